@@ -1,0 +1,144 @@
+"""What every frontend shares: input checks, float32 computation, output shapes."""
+
+from __future__ import annotations
+
+import inspect
+
+import keras
+import tensorflow as tf
+
+
+def resolve_class(cls_or_name, kind: str) -> type:
+    """A layer class from itself or its registered name (`"leaf_tf>GaborConv1D"`, `"Conv1D"`)."""
+    if inspect.isclass(cls_or_name):
+        return cls_or_name
+    found = keras.saving.get_registered_object(cls_or_name)
+    if found is None and isinstance(cls_or_name, str):
+        found = getattr(keras.layers, cls_or_name.split(">")[-1], None)
+    if not inspect.isclass(found):
+        raise ValueError(f"Unknown {kind} class {cls_or_name!r}: pass a Keras layer class or its registered name.")
+    return found
+
+
+def class_name(cls: type) -> str:
+    """The registered name `resolve_class` maps back to `cls`."""
+    return keras.saving.get_registered_name(cls)
+
+
+def accepts_argument(cls: type, name: str) -> bool:
+    """Whether `cls.__init__` names the argument `name` explicitly."""
+    return name in inspect.signature(cls.__init__).parameters
+
+
+def serialize(obj):
+    return None if obj is None else keras.saving.serialize_keras_object(obj)
+
+
+def deserialize(config):
+    return None if config is None else keras.saving.deserialize_keras_object(config)
+
+
+class Frontend(keras.layers.Layer):
+    """Base class: a layer mapping waveforms to a `[batch, frames, channels]` representation.
+
+    Subclasses implement `compute_features(waveforms [B, T, 1], training)`,
+    `num_frames(num_samples)` and set `self.n_channels`; this class validates the
+    input (rank, channels, dtype, length, optionally NaN/inf) and computes in
+    float32 whatever the global mixed-precision policy, so a frontend's output is
+    always float32 (cast it once at the encoder).
+
+    Args:
+      sample_rate: expected sample rate of the input, in Hz.
+      check_numerics: raise on NaN or inf samples (off by default: it costs a
+        pass over the input).
+    """
+
+    def __init__(self, sample_rate: float = 16000, check_numerics: bool = False, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        if self.compute_dtype != "float32":
+            raise ValueError(
+                f"{type(self).__name__} computes in float32 (complex filters and STFTs have no float16 kernels); "
+                f"got dtype={self.compute_dtype}. Leave the frontend's dtype alone and cast its output instead."
+            )
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}.")
+        self.sample_rate = sample_rate
+        self.check_numerics = check_numerics
+        self.n_channels: int | None = None
+
+    # ------------------------------------------------------------ subclass API
+
+    @property
+    def min_samples(self) -> int:
+        """The shortest input (in samples) that yields at least one frame."""
+        return 1
+
+    def num_frames(self, num_samples: int) -> int:
+        """Number of output frames for an input of `num_samples` samples."""
+        raise NotImplementedError
+
+    def compute_features(self, waveforms: tf.Tensor, training=None) -> tf.Tensor:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ Keras API
+
+    def call(self, inputs, training=None):
+        return self.compute_features(self._prepare_waveforms(inputs), training=training)
+
+    def compute_output_shape(self, input_shape):
+        length = input_shape[1]
+        frames = None if length is None else self.num_frames(length)
+        return (input_shape[0], frames, self.n_channels)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "sample_rate": self.sample_rate, "check_numerics": self.check_numerics}
+
+    # ------------------------------------------------------------ checks
+
+    def _prepare_waveforms(self, inputs) -> tf.Tensor:
+        """Validates `[B, T]` / `[B, T, 1]` float waveforms and returns them as `[B, T, 1]` float32."""
+        name = type(self).__name__
+        shape = inputs.shape
+        if shape.rank not in (2, 3):
+            raise ValueError(
+                f"{name} expects waveforms of shape [batch, samples] or [batch, samples, 1]; got rank "
+                f"{shape.rank} with shape {shape}. Add a batch axis with tf.expand_dims(x, 0) for one clip."
+            )
+        if shape.rank == 3 and shape[-1] != 1:
+            raise ValueError(
+                f"{name} expects mono audio [batch, samples, 1]; got shape {shape} with {shape[-1]} channels. "
+                "Mix down first, e.g. tf.reduce_mean(x, axis=-1)."
+            )
+        dtype = tf.as_dtype(inputs.dtype)
+        if not dtype.is_floating:
+            hint = " (e.g. tf.cast(x, tf.float32) / 32768.0 for int16 PCM)" if dtype.is_integer else ""
+            raise ValueError(f"{name} expects float waveforms in [-1, 1], got dtype {dtype.name}{hint}.")
+        length = shape[1]
+        if length is not None and length < self.min_samples:
+            raise ValueError(
+                f"{name} needs at least {self.min_samples} samples per example to produce one frame; "
+                f"got {length} (shape {shape})."
+            )
+        waveforms = tf.cast(inputs, tf.float32)
+        if shape.rank == 2:
+            waveforms = waveforms[:, :, tf.newaxis]
+        if self.check_numerics:
+            waveforms = self._check_finite(waveforms)
+        return waveforms
+
+    def _check_finite(self, waveforms: tf.Tensor) -> tf.Tensor:
+        message = f"{type(self).__name__} received NaN or inf audio samples"
+        if tf.executing_eagerly():
+            finite = tf.math.is_finite(waveforms)
+            if not bool(tf.reduce_all(finite)):
+                bad = int(tf.reduce_sum(tf.cast(~finite, tf.int32)))
+                raise ValueError(f"{message} ({bad} of {int(tf.size(waveforms))} samples).")
+            return waveforms
+        return tf.debugging.check_numerics(waveforms, message)
+
+    def _own(self, layer):
+        """Puts a sub-layer created elsewhere (gin, a user) under this frontend's float32 policy."""
+        if isinstance(layer, keras.layers.Layer) and layer.compute_dtype != self.compute_dtype:
+            layer.dtype_policy = self.dtype_policy
+        return layer

@@ -1,0 +1,356 @@
+"""LEAF and the frontends built from its stages: TD-filterbanks, SincNet, SincNet+."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from leaf_tf import dsp
+from leaf_tf.frontends.base import Frontend, accepts_argument, class_name, deserialize, resolve_class, serialize
+from leaf_tf.initializers import GaborInit, LowpassInit, SincInit
+from leaf_tf.layers.activations import SquaredModulus
+from leaf_tf.layers.compression import LogCompression, PCENLayer
+from leaf_tf.layers.compression import learnable_pcen as _learnable_pcen
+from leaf_tf.layers.gabor import GaborConv1D
+from leaf_tf.layers.normalization import InstanceNormalization
+from leaf_tf.layers.pooling import GaussianLowpass, LearnablePooling1D, MaxPooling1D
+from leaf_tf.layers.preemphasis import PreEmphasis
+from leaf_tf.layers.sinc import SincConv1D
+from leaf_tf.layers.spec_augment import SpecAugment
+from leaf_tf.registry import register
+
+# The energy floor applied after pooling, before compression, in every LEAF-family frontend.
+POOLING_FLOOR = 1e-5
+
+_NESTED = ("activation", "compression_fn", "preemp_init", "complex_conv_init", "pooling_init", "regularizer_fn")
+
+
+@register()
+class Leaf(Frontend):
+    """LEAF: a learnable audio frontend (Zeghidour et al., ICLR 2021).
+
+    waveform `[B, T]` or `[B, T, 1]`
+      -> optional pre-emphasis (`PreEmphasis`, `preemp=True`)
+      -> filterbank `conv1d_cls` (complex Gabor filters: `[B, T, 2C]`)
+      -> `activation` (squared modulus: `[B, T, C]`)
+      -> `pooling_cls` (Gaussian lowpass, stride `window_stride`: `[B, ceil(T / s), C]`)
+      -> `max(x, 1e-5)`
+      -> `compression_fn` (sPCEN by default)
+      -> optional instance normalisation (`mean_var_norm=True`)
+      -> optional SpecAugment (only with `training=True`)
+    output `[B, frames, C]` float32.
+
+    With the defaults, frame `l` of a `T`-sample input is centred on sample
+    `l * s + (K - 1) / 2 - pad_left`, with TF "SAME" padding
+    `pad_left = ((ceil(T / s) - 1) * s + K - T) // 2` (sample `160 l + 80` for a
+    multiple of 160 samples at 16 kHz): the alignment depends on `T mod s`, as
+    in the reference implementation.
+
+    Each instance builds its own stages (the reference shares one default PCEN
+    between all its `Leaf` objects). The sample rate reaches every stage and
+    initializer.
+
+    Args:
+      learn_pooling: train the pooling weights.
+      learn_filters: train the pre-emphasis and filterbank weights.
+      conv1d_cls: filterbank layer class, built as
+        `conv1d_cls(filters=2 * n_filters, kernel_size=K, strides=1,
+        padding="same", use_bias=False, kernel_initializer=..., ...)`.
+      activation: layer (or callable) applied to the filterbank output;
+        `SquaredModulus()` when None.
+      pooling_cls: pooling layer class, built as
+        `pooling_cls(kernel_size=K, strides=s, kernel_initializer=..., ...)`.
+      n_filters: number of filters `C` (output channels).
+      sample_rate: input sample rate in Hz.
+      window_len: filter / pooling window length in ms
+        (`K = int(sample_rate * window_len // 1000 + 1)`).
+      window_stride: hop in ms (`s = int(sample_rate * window_stride // 1000)`).
+      compression_fn: layer or callable compressing the pooled energies; LEAF's
+        learnable per-channel sPCEN (`layers.compression.learnable_pcen()`) when None.
+      preemp: apply a learnable pre-emphasis first.
+      preemp_init: initializer of the pre-emphasis (`PreempInit()` when None).
+      complex_conv_init: initializer of the filterbank; when None,
+        `GaborInit(sample_rate, 60 Hz, min(7800 Hz, sample_rate / 2))`.
+      pooling_init: initializer of the pooling; `Constant(0.4)` when None.
+      regularizer_fn: regularizer attached to the learnt filterbank, pre-emphasis
+        and pooling weights.
+      mean_var_norm: instance-normalise each channel over time at the end.
+      spec_augment: `True` for `SpecAugment()` (gin-configurable), or a
+        `SpecAugment` layer.
+      check_numerics: raise on NaN/inf input samples.
+      name: layer name.
+
+    Example:
+      >>> leaf = Leaf(n_filters=64, window_len=32.0, sample_rate=24000, preemp=True,
+      ...             compression_fn=LogCompression(), learn_pooling=False)
+      >>> leaf(tf.zeros([2, 24000])).shape
+      TensorShape([2, 100, 64])
+    """
+
+    def __init__(
+        self,
+        learn_pooling: bool = True,
+        learn_filters: bool = True,
+        conv1d_cls=GaborConv1D,
+        activation=None,
+        pooling_cls=GaussianLowpass,
+        n_filters: int = 40,
+        sample_rate: float = 16000,
+        window_len: float = 25.0,
+        window_stride: float = 10.0,
+        compression_fn=None,
+        preemp: bool = False,
+        preemp_init=None,
+        complex_conv_init=None,
+        pooling_init=None,
+        regularizer_fn=None,
+        mean_var_norm: bool = False,
+        spec_augment=False,
+        check_numerics: bool = False,
+        name: str = "leaf",
+        **kwargs,
+    ):
+        super().__init__(sample_rate=sample_rate, check_numerics=check_numerics, name=name, **kwargs)
+        if n_filters < 1:
+            raise ValueError(f"n_filters must be >= 1, got {n_filters}.")
+        self.kernel_size = dsp.window_length_samples(sample_rate, window_len)
+        self.stride = dsp.window_stride_samples(sample_rate, window_stride)
+        if self.stride < 1:
+            raise ValueError(
+                f"window_stride={window_stride} ms is less than one sample at {sample_rate} Hz; use a longer stride."
+            )
+        self.learn_pooling = learn_pooling
+        self.learn_filters = learn_filters
+        self.conv1d_cls = resolve_class(conv1d_cls, "conv1d")
+        self.pooling_cls = resolve_class(pooling_cls, "pooling")
+        self.n_filters = self.n_channels = n_filters
+        self.window_len = window_len
+        self.window_stride = window_stride
+        self.preemp = preemp
+        self.mean_var_norm = mean_var_norm
+        policy = self.dtype_policy
+
+        self.preemp_init = keras.initializers.get(preemp_init) if preemp_init else None
+        self.complex_conv_init = keras.initializers.get(complex_conv_init or self._default_filter_init())
+        self.pooling_init = keras.initializers.get(pooling_init or keras.initializers.Constant(0.4))
+        self.regularizer_fn = keras.regularizers.get(regularizer_fn)
+        filter_regularizer = self.regularizer_fn if learn_filters else None
+        pooling_regularizer = self.regularizer_fn if learn_pooling else None
+
+        self._preemp = None
+        if preemp:
+            self._preemp = PreEmphasis(
+                kernel_initializer=self.preemp_init,
+                kernel_regularizer=filter_regularizer,
+                trainable=learn_filters,
+                name="tfbanks_preemp",
+                dtype=policy,
+            )
+        conv_kwargs = dict(
+            filters=2 * n_filters,
+            kernel_size=self.kernel_size,
+            strides=1,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=self.complex_conv_init,
+            kernel_regularizer=filter_regularizer,
+            trainable=learn_filters,
+            name="tfbanks_complex_conv",
+            dtype=policy,
+        )
+        if accepts_argument(self.conv1d_cls, "sample_rate"):
+            conv_kwargs["sample_rate"] = sample_rate
+        self._complex_conv = self.conv1d_cls(**conv_kwargs)
+        self._activation = self._own(activation if activation is not None else SquaredModulus(dtype=policy))
+        pooling_kwargs = dict(
+            kernel_size=self.kernel_size, strides=self.stride, trainable=learn_pooling, name="learnable_pooling"
+        )
+        if accepts_argument(self.pooling_cls, "kernel_initializer"):
+            pooling_kwargs.update(kernel_initializer=self.pooling_init, kernel_regularizer=pooling_regularizer)
+        self._pooling = self.pooling_cls(dtype=policy, **pooling_kwargs)
+        self._compression = self._own(compression_fn if compression_fn is not None else _learnable_pcen(dtype=policy))
+        self._instance_norm = (
+            InstanceNormalization(epsilon=1e-6, name="tfbanks_instancenorm", dtype=policy) if mean_var_norm else None
+        )
+        if spec_augment is True:
+            spec_augment = SpecAugment(name="spec_augment", dtype=policy)
+        self._spec_augment = self._own(spec_augment) if spec_augment else None
+
+    def _default_filter_init(self):
+        return GaborInit(sample_rate=self.sample_rate, min_freq=60.0, max_freq=min(7800.0, self.sample_rate / 2))
+
+    # ------------------------------------------------------------ stages
+
+    @property
+    def preemphasis(self):
+        return self._preemp
+
+    @property
+    def filterbank(self):
+        return self._complex_conv
+
+    @property
+    def activation(self):
+        return self._activation
+
+    @property
+    def pooling(self):
+        return self._pooling
+
+    @property
+    def compression(self):
+        return self._compression
+
+    # ------------------------------------------------------------ Frontend API
+
+    @property
+    def _valid_pooling(self) -> bool:
+        return getattr(self._pooling, "padding", "SAME").upper() == "VALID"
+
+    @property
+    def min_samples(self) -> int:
+        return self.kernel_size if self._valid_pooling else 1
+
+    def num_frames(self, num_samples: int) -> int:
+        if self._valid_pooling:
+            return max((num_samples - self.kernel_size) // self.stride + 1, 0)
+        return -(-num_samples // self.stride)
+
+    def compute_features(self, waveforms, training=None):
+        outputs = waveforms
+        if self._preemp is not None:
+            outputs = self._preemp(outputs)
+        outputs = self._complex_conv(outputs)
+        outputs = self._activation(outputs)
+        outputs = self._pooling(outputs)
+        outputs = tf.maximum(outputs, POOLING_FLOOR)
+        outputs = self._compression(outputs)
+        if self._instance_norm is not None:
+            outputs = self._instance_norm(outputs)
+        if self._spec_augment is not None:
+            outputs = self._spec_augment(outputs, training=training)
+        return outputs
+
+    # ------------------------------------------------------------ serialization
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "learn_pooling": self.learn_pooling,
+            "learn_filters": self.learn_filters,
+            "conv1d_cls": class_name(self.conv1d_cls),
+            "activation": serialize(self._activation),
+            "pooling_cls": class_name(self.pooling_cls),
+            "n_filters": self.n_filters,
+            "window_len": self.window_len,
+            "window_stride": self.window_stride,
+            "compression_fn": serialize(self._compression),
+            "preemp": self.preemp,
+            "preemp_init": serialize(self.preemp_init),
+            "complex_conv_init": serialize(self.complex_conv_init),
+            "pooling_init": serialize(self.pooling_init),
+            "regularizer_fn": serialize(self.regularizer_fn),
+            "mean_var_norm": self.mean_var_norm,
+            "spec_augment": serialize(self._spec_augment) if self._spec_augment is not None else False,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in (*_NESTED, "spec_augment"):
+            if isinstance(config.get(key), dict):
+                config[key] = deserialize(config[key])
+        return cls(**config)
+
+
+@register()
+class TimeDomainFilterbanks(Leaf):
+    """Time-domain filterbanks (Zeghidour et al., 2018) as built by the LEAF reference.
+
+    A plain real `Conv1D` with `2C` filters of `K` taps initialised as
+    mel-matched Gabor filters (`GaborInit`'s rank-3 path) -> squared modulus of
+    (real, imag) pairs -> `LearnablePooling1D` (one squared-Hann `K`-tap lowpass
+    shared by all channels, **valid** padding: `(T - K) // s + 1` frames, frame
+    `l` centred on sample `l * s + K // 2`) -> `max(x, 1e-5)` -> `ln(x + 1e-5)`.
+    `2 C K + K` trainable weights (51,729 for `C = 64`).
+
+    Args:
+      sample_rate: sample rate in Hz (reaches every stage and initializer).
+      name: layer name.
+      **kwargs: any other `Leaf` argument (e.g. `n_filters`, `window_len`);
+        the stages above are defaults that can be overridden.
+    """
+
+    def __init__(self, sample_rate: float = 16000, name: str = "tfbanks", **kwargs):
+        window_len = kwargs.get("window_len", 25.0)
+        defaults = dict(
+            conv1d_cls=keras.layers.Conv1D,
+            pooling_cls=LearnablePooling1D,
+            complex_conv_init=GaborInit(
+                sample_rate=sample_rate, min_freq=60.0, max_freq=min(7800.0, sample_rate / 2)
+            ),
+            pooling_init=LowpassInit(
+                sample_rate=sample_rate, window_len=window_len, window_type=dsp.WindowType.SQUARED_HANNING
+            ),
+            compression_fn=LogCompression(log_offset=1e-5),
+        )
+        super().__init__(sample_rate=sample_rate, name=name, **{**defaults, **kwargs})
+
+
+@register()
+class SincNet(Leaf):
+    """SincNet (Ravanelli & Bengio, 2018) as a LEAF-family frontend.
+
+    `SincConv1D` band-pass filters (one real output each, mel-spaced
+    initialisation) -> `LeakyReLU(0.2)` -> max pooling (window `K`, stride `s`,
+    "same") -> `max(x, 1e-5)` -> `LayerNormalization` over channels (epsilon
+    1e-3). `4C` trainable weights (256 for `C = 64`).
+
+    Args:
+      name: layer name.
+      **kwargs: any other `Leaf` argument; the stages above are defaults.
+    """
+
+    def __init__(self, name: str = "sincnet", **kwargs):
+        sample_rate = kwargs.get("sample_rate", 16000)
+        defaults = dict(
+            conv1d_cls=SincConv1D,
+            complex_conv_init=SincInit(sample_rate=sample_rate),
+            activation=keras.layers.LeakyReLU(negative_slope=0.2, name="leaky_relu"),
+            pooling_cls=MaxPooling1D,
+            compression_fn=keras.layers.LayerNormalization(epsilon=1e-3, name="layer_norm"),
+        )
+        super().__init__(name=name, **{**defaults, **kwargs})
+
+
+@register()
+class SincNetPlus(Leaf):
+    """SincNet+: SincNet filters with LEAF's Gaussian pooling and PCEN compression.
+
+    `SincConv1D` -> `LeakyReLU(0.2)` -> `GaussianLowpass` (init 0.4, learnt) ->
+    `max(x, 1e-5)` -> PCEN. As in the paper (Table 4: 448 parameters at
+    `C = 64`), the PCEN is LEAF's learnable per-channel sPCEN by default; the
+    reference code's fixed PCEN (class defaults, floor 1e-6, not trained) is
+    `learnable_pcen=False`.
+
+    Args:
+      learnable_pcen: LEAF's sPCEN (True) or the reference code's fixed PCEN.
+      name: layer name.
+      **kwargs: any other `Leaf` argument; the stages above are defaults.
+    """
+
+    def __init__(self, learnable_pcen: bool = True, name: str = "sincnet_plus", **kwargs):
+        sample_rate = kwargs.get("sample_rate", 16000)
+        defaults = dict(
+            conv1d_cls=SincConv1D,
+            complex_conv_init=SincInit(sample_rate=sample_rate),
+            activation=keras.layers.LeakyReLU(negative_slope=0.2, name="leaky_relu"),
+            pooling_cls=GaussianLowpass,
+            pooling_init=keras.initializers.Constant(0.4),
+            compression_fn=_learnable_pcen() if learnable_pcen else PCENLayer(),
+        )
+        super().__init__(name=name, **{**defaults, **kwargs})
+        self.learnable_pcen = learnable_pcen
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "learnable_pcen": self.learnable_pcen}

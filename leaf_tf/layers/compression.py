@@ -1,0 +1,210 @@
+"""Compression stages: logarithm and (s)PCEN with its exponential moving average."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from leaf_tf.registry import register
+
+
+@register()
+def log_compression(inputs: tf.Tensor, log_offset: float = 1e-5) -> tf.Tensor:
+    """`ln(inputs + log_offset)`: the log compression of log-mel filterbanks."""
+    return tf.math.log(inputs + log_offset)
+
+
+@register()
+class LogCompression(keras.layers.Layer):
+    """Layer form of `log_compression`: `ln(x + log_offset)`, shape preserved.
+
+    Args:
+      log_offset: added before the logarithm (1e-5).
+    """
+
+    def __init__(self, log_offset: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.log_offset = log_offset
+
+    def call(self, inputs):
+        return tf.math.log(inputs + self.log_offset)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "log_offset": self.log_offset}
+
+
+@register()
+class ExponentialMovingAverage(keras.layers.Layer):
+    """Per-channel exponential moving average over the time axis.
+
+    `M[t] = s x[t] + (1 - s) M[t-1]`, with `M[-1] = initial_state` (the first
+    frame by default, so `M[0] = x[0]`). The weight `smooth` (`[C]` when
+    `per_channel`, else `[1]`) is clipped to `[0, 1]` in `call`.
+
+    Input `[batch, time, C]`; output the same shape.
+
+    Args:
+      coeff_init: initial smoothing coefficient `s`.
+      per_channel: one coefficient per channel instead of one in all.
+      trainable: learn the coefficient.
+    """
+
+    def __init__(self, coeff_init: float = 0.04, per_channel: bool = False, trainable: bool = False, **kwargs):
+        kwargs.setdefault("name", "EMA")
+        super().__init__(trainable=trainable, **kwargs)
+        self.coeff_init = coeff_init
+        self.per_channel = per_channel
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def build(self, input_shape):
+        self.smooth = self.add_weight(
+            name="smooth",
+            shape=(input_shape[-1],) if self.per_channel else (1,),
+            initializer=keras.initializers.Constant(self.coeff_init),
+            trainable=True,
+        )
+
+    def call(self, inputs, initial_state=None):
+        coeff = tf.clip_by_value(self.smooth, 0.0, 1.0)
+        if initial_state is None:
+            initial_state = inputs[:, 0]
+        smoothed = tf.scan(
+            lambda state, frame: coeff * frame + (1.0 - coeff) * state,
+            tf.transpose(inputs, (1, 0, 2)),
+            initializer=initial_state,
+        )
+        return tf.transpose(smoothed, (1, 0, 2))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "coeff_init": self.coeff_init, "per_channel": self.per_channel}
+
+
+def _pow_of_nonnegative(base: tf.Tensor, exponent: tf.Tensor) -> tf.Tensor:
+    """`base ** exponent` for `base >= 0`, with a zero (not infinite) gradient at `base = 0`."""
+    positive = base > 0
+    return tf.where(positive, tf.pow(tf.where(positive, base, tf.ones_like(base)), exponent), tf.zeros_like(base))
+
+
+@register()
+class PCENLayer(keras.layers.Layer):
+    """Per-channel energy normalisation (PCEN; sPCEN when its weights are learnt).
+
+        M = EMA_s(x)                       (initial state: first frame)
+        y = (x / (floor + M)^alpha' + delta)^(1/r') - delta^(1/r')
+
+    with `alpha' = min(alpha, 1)`, `r' = max(root, 1)`, all per channel. Weights
+    `alpha`, `delta`, `root` (`[C]`, trainable when `trainable=True`) and the
+    smoother's `smooth`. With `learn_smooth_coef` the smoother is a trainable
+    `ExponentialMovingAverage` (per channel if `per_channel_smooth_coef`);
+    otherwise it is the same recurrence with the fixed scalar `smooth_coef`.
+
+    `delta` is unconstrained, as in the reference. Where the reference would
+    return NaN (`delta < 0`) this layer evaluates the formula at `delta = 0`
+    (straight-through, so gradients still reach `delta`), and powers of zero get
+    a zero gradient instead of an infinite one: outputs and gradients stay
+    finite. Everywhere else the result is the reference's.
+
+    Input `[batch, time, C]`, non-negative; output the same shape.
+
+    Args:
+      alpha: initial gain-normalisation exponent.
+      smooth_coef: initial EMA coefficient `s`.
+      delta: initial bias added before the root compression.
+      root: initial root `r` (output ~ `x^(1/r)`).
+      floor: added to the smoother to avoid division by zero (1e-6 here, 1e-12
+        in LEAF).
+      trainable: learn `alpha`, `delta` and `root`.
+      learn_smooth_coef: learn the EMA coefficient.
+      per_channel_smooth_coef: one learnt coefficient per channel.
+    """
+
+    def __init__(
+        self,
+        alpha: float = 0.96,
+        smooth_coef: float = 0.04,
+        delta: float = 2.0,
+        root: float = 2.0,
+        floor: float = 1e-6,
+        trainable: bool = False,
+        learn_smooth_coef: bool = False,
+        per_channel_smooth_coef: bool = False,
+        **kwargs,
+    ):
+        kwargs.setdefault("name", "PCEN")
+        # The layer itself stays trainable so that a learnt smoother can train
+        # while alpha/delta/root are frozen (`trainable=False`, SincNet+ style).
+        super().__init__(**kwargs)
+        self.alpha_init = alpha
+        self.smooth_coef = smooth_coef
+        self.delta_init = delta
+        self.root_init = root
+        self.floor = floor
+        self.learn_params = trainable
+        self.learn_smooth_coef = learn_smooth_coef
+        self.per_channel_smooth_coef = per_channel_smooth_coef
+        self.ema = ExponentialMovingAverage(
+            coeff_init=smooth_coef,
+            per_channel=per_channel_smooth_coef and learn_smooth_coef,
+            trainable=learn_smooth_coef,
+            dtype=self.dtype_policy,
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+
+        def weight(name, value):
+            return self.add_weight(
+                name=name,
+                shape=(channels,),
+                initializer=keras.initializers.Constant(value),
+                trainable=self.learn_params,
+            )
+
+        self.alpha = weight("alpha", self.alpha_init)
+        self.delta = weight("delta", self.delta_init)
+        self.root = weight("root", self.root_init)
+        self.ema.build(input_shape)
+
+    def call(self, inputs):
+        alpha = tf.minimum(self.alpha, 1.0)
+        one_over_root = 1.0 / tf.maximum(self.root, 1.0)
+        delta = tf.convert_to_tensor(self.delta)
+        delta = delta + tf.stop_gradient(tf.nn.relu(delta) - delta)
+        smoother = self.ema(inputs, initial_state=inputs[:, 0])
+        gain_normalised = inputs / (self.floor + smoother) ** alpha
+        return _pow_of_nonnegative(gain_normalised + delta, one_over_root) - _pow_of_nonnegative(delta, one_over_root)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "alpha": self.alpha_init,
+            "smooth_coef": self.smooth_coef,
+            "delta": self.delta_init,
+            "root": self.root_init,
+            "floor": self.floor,
+            "trainable": self.learn_params,
+            "learn_smooth_coef": self.learn_smooth_coef,
+            "per_channel_smooth_coef": self.per_channel_smooth_coef,
+        }
+
+
+def learnable_pcen(name: str = "PCEN", **kwargs) -> PCENLayer:
+    """LEAF's sPCEN: every parameter learnt per channel, floor 1e-12 (the paper's setting)."""
+    settings = dict(
+        alpha=0.96,
+        smooth_coef=0.04,
+        delta=2.0,
+        root=2.0,
+        floor=1e-12,
+        trainable=True,
+        learn_smooth_coef=True,
+        per_channel_smooth_coef=True,
+    )
+    return PCENLayer(name=name, **{**settings, **kwargs})

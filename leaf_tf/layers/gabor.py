@@ -1,0 +1,157 @@
+"""Complex Gabor filterbank: LEAF's first stage."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+from leaf_tf import dsp
+from leaf_tf.initializers import GaborInit
+from leaf_tf.registry import register
+
+
+@register()
+class GaborConstraint(keras.constraints.Constraint):
+    """Projects a `[C, 2]` Gabor kernel onto its valid range.
+
+    `eta <- clip(eta, 0, pi)` (rad/sample) and
+    `sigma <- clip(sigma, 4 sqrt(2 ln 2) / pi, K sqrt(2 ln 2) / pi)` (samples;
+    `[1.4991, 150.287]` for `K = 401`). Gradients pass only inside the range
+    (bounds included), as with `tf.clip_by_value`.
+
+    Args:
+      kernel_size: the filter length `K` in samples.
+    """
+
+    def __init__(self, kernel_size: int):
+        self.kernel_size = kernel_size
+
+    def __call__(self, kernel):
+        sigma_lo, sigma_hi = dsp.gabor_sigma_bounds(self.kernel_size)
+        eta = tf.clip_by_value(kernel[:, 0], 0.0, math.pi)
+        sigma = tf.clip_by_value(kernel[:, 1], sigma_lo, sigma_hi)
+        return tf.stack([eta, sigma], axis=1)
+
+    def get_config(self) -> dict:
+        return {"kernel_size": self.kernel_size}
+
+
+@register()
+class GaborConv1D(keras.layers.Layer):
+    """Convolution with complex Gabor filters, real and imaginary parts interleaved.
+
+    Each of the `C = filters // 2` filters has two parameters, stored in one
+    `kernel` of shape `[C, 2]`: the centre frequency `eta_n` in radians per
+    sample and the std `sigma_n` (in samples) of the Gaussian time envelope:
+
+        phi_n(t) = exp(i eta_n t) exp(-t^2 / (2 sigma_n^2)) / (sqrt(2 pi) sigma_n),
+        t = -(K // 2) .. ceil(K / 2) - 1.
+
+    The kernel is clipped by `GaborConstraint` in `call` (and, being the
+    variable's constraint, by every Keras optimizer after each step). Output
+    channel `2n` is the cross-correlation of the input with `Re phi_n`, channel
+    `2n + 1` with `Im phi_n`, stride `strides`, TF "SAME" padding.
+
+    Input shape: `[batch, samples, 1]`. Output shape: `[batch, out, filters]`,
+    `out = ceil(samples / strides)` for "same" padding.
+
+    Args:
+      filters: number of real output channels, `2 * n_filters`.
+      kernel_size: filter length `K` in samples (401 for 25 ms at 16 kHz).
+      strides: convolution stride (LEAF uses 1).
+      padding: "same" or "valid".
+      use_bias: add a learnable bias `[filters]`.
+      kernel_initializer: initializer of the `[C, 2]` kernel (`GaborInit()`,
+        mel-matched at 16 kHz, when None).
+      kernel_regularizer: regularizer of the `[C, 2]` parameter matrix.
+      sort_filters: reorder the filters by clipped centre frequency before use.
+
+    Example:
+      >>> conv = GaborConv1D(filters=80, kernel_size=401)
+      >>> conv(tf.zeros([2, 16000, 1])).shape
+      TensorShape([2, 16000, 80])
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int,
+        strides: int = 1,
+        padding: str = "same",
+        use_bias: bool = False,
+        kernel_initializer=None,
+        kernel_regularizer=None,
+        sort_filters: bool = False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if filters < 2 or filters % 2:
+            raise ValueError(f"GaborConv1D needs an even number of filters (2 per complex filter), got {filters}.")
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.padding = padding.upper()
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or GaborInit())
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.sort_filters = sort_filters
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: 1})
+
+    @property
+    def n_filters(self) -> int:
+        return self.filters // 2
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.n_filters, 2),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=GaborConstraint(self.kernel_size),
+            trainable=True,
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
+        )
+
+    def clipped_kernel(self) -> tf.Tensor:
+        """The `[C, 2]` parameters the forward pass uses (clipped, optionally sorted)."""
+        kernel = self.kernel.constraint(tf.convert_to_tensor(self.kernel))
+        if self.sort_filters:
+            kernel = tf.gather(kernel, tf.argsort(kernel[:, 0]), axis=0)
+        return kernel
+
+    def conv_kernel(self) -> tf.Tensor:
+        """The real convolution kernel `[K, 1, 2C]`."""
+        real, imag = dsp.gabor_impulse_responses(self.clipped_kernel(), self.kernel_size)
+        return dsp.interleave_real_imag(real, imag)
+
+    def call(self, inputs):
+        outputs = tf.nn.conv1d(inputs, self.conv_kernel(), stride=self.strides, padding=self.padding)
+        if self.bias is not None:
+            outputs = tf.nn.bias_add(outputs, self.bias)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        length = input_shape[1]
+        if length is not None:
+            if self.padding == "SAME":
+                length = -(-length // self.strides)
+            else:
+                length = (length - self.kernel_size) // self.strides + 1
+        return (input_shape[0], length, self.filters)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding.lower(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "sort_filters": self.sort_filters,
+        }
