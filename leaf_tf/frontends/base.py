@@ -38,6 +38,21 @@ def deserialize(config):
     return None if config is None else keras.saving.deserialize_keras_object(config)
 
 
+def build_stage(stage, input_shape) -> tuple:
+    """Builds `stage` (if it is an unbuilt layer) and returns its output shape.
+
+    Plain callables (e.g. `log_compression`) are assumed to preserve the shape.
+    """
+    if not isinstance(stage, keras.layers.Layer):
+        return tuple(input_shape)
+    if not stage.built:
+        stage.build(input_shape)
+    try:
+        return tuple(stage.compute_output_shape(input_shape))
+    except NotImplementedError:  # infer it by tracing the layer symbolically
+        return tuple(stage.compute_output_spec(keras.KerasTensor(input_shape)).shape)
+
+
 class Frontend(keras.layers.Layer):
     """Base class: a layer mapping waveforms to a `[batch, frames, channels]` representation.
 
@@ -81,7 +96,19 @@ class Frontend(keras.layers.Layer):
     def compute_features(self, waveforms: tf.Tensor, training=None) -> tf.Tensor:
         raise NotImplementedError
 
+    def stages(self) -> list:
+        """The sub-layers (or callables) applied in order to `[B, T, 1]` waveforms."""
+        return []
+
     # ------------------------------------------------------------ Keras API
+
+    def build(self, input_shape):
+        # Builds every stage from shapes alone, so that `.keras` loading (which
+        # calls `build` before restoring weights) finds every weight in place.
+        self._check_shape(tf.TensorShape(input_shape))
+        shape = (input_shape[0], input_shape[1], 1)
+        for stage in self.stages():
+            shape = build_stage(stage, shape)
 
     def call(self, inputs, training=None):
         return self.compute_features(self._prepare_waveforms(inputs), training=training)
@@ -98,8 +125,22 @@ class Frontend(keras.layers.Layer):
 
     def _prepare_waveforms(self, inputs) -> tf.Tensor:
         """Validates `[B, T]` / `[B, T, 1]` float waveforms and returns them as `[B, T, 1]` float32."""
-        name = type(self).__name__
         shape = inputs.shape
+        self._check_shape(shape)
+        dtype = tf.as_dtype(inputs.dtype)
+        if not dtype.is_floating:
+            hint = " (e.g. tf.cast(x, tf.float32) / 32768.0 for int16 PCM)" if dtype.is_integer else ""
+            raise ValueError(f"{type(self).__name__} expects float waveforms in [-1, 1], got dtype {dtype.name}{hint}.")
+        waveforms = tf.cast(inputs, tf.float32)
+        if shape.rank == 2:
+            waveforms = waveforms[:, :, tf.newaxis]
+        if self.check_numerics:
+            waveforms = self._check_finite(waveforms)
+        return waveforms
+
+    def _check_shape(self, shape: tf.TensorShape) -> None:
+        """Rank 2 or 3, one channel, enough samples for one frame (when the length is static)."""
+        name = type(self).__name__
         if shape.rank not in (2, 3):
             raise ValueError(
                 f"{name} expects waveforms of shape [batch, samples] or [batch, samples, 1]; got rank "
@@ -110,22 +151,12 @@ class Frontend(keras.layers.Layer):
                 f"{name} expects mono audio [batch, samples, 1]; got shape {shape} with {shape[-1]} channels. "
                 "Mix down first, e.g. tf.reduce_mean(x, axis=-1)."
             )
-        dtype = tf.as_dtype(inputs.dtype)
-        if not dtype.is_floating:
-            hint = " (e.g. tf.cast(x, tf.float32) / 32768.0 for int16 PCM)" if dtype.is_integer else ""
-            raise ValueError(f"{name} expects float waveforms in [-1, 1], got dtype {dtype.name}{hint}.")
         length = shape[1]
         if length is not None and length < self.min_samples:
             raise ValueError(
                 f"{name} needs at least {self.min_samples} samples per example to produce one frame; "
                 f"got {length} (shape {shape})."
             )
-        waveforms = tf.cast(inputs, tf.float32)
-        if shape.rank == 2:
-            waveforms = waveforms[:, :, tf.newaxis]
-        if self.check_numerics:
-            waveforms = self._check_finite(waveforms)
-        return waveforms
 
     def _check_finite(self, waveforms: tf.Tensor) -> tf.Tensor:
         message = f"{type(self).__name__} received NaN or inf audio samples"
@@ -139,6 +170,8 @@ class Frontend(keras.layers.Layer):
 
     def _own(self, layer):
         """Puts a sub-layer created elsewhere (gin, a user) under this frontend's float32 policy."""
-        if isinstance(layer, keras.layers.Layer) and layer.compute_dtype != self.compute_dtype:
-            layer.dtype_policy = self.dtype_policy
+        if isinstance(layer, keras.layers.Layer):
+            for sublayer in layer._flatten_layers(include_self=True):
+                if sublayer.compute_dtype != self.compute_dtype:
+                    sublayer.dtype_policy = self.dtype_policy
         return layer

@@ -128,7 +128,7 @@ class Leaf(Frontend):
         self.window_stride = window_stride
         self.preemp = preemp
         self.mean_var_norm = mean_var_norm
-        policy = self.dtype_policy
+        policy = self.dtype_policy.name
 
         self.preemp_init = keras.initializers.get(preemp_init) if preemp_init else None
         self.complex_conv_init = keras.initializers.get(complex_conv_init or self._default_filter_init())
@@ -215,6 +215,11 @@ class Leaf(Frontend):
         if self._valid_pooling:
             return max((num_samples - self.kernel_size) // self.stride + 1, 0)
         return -(-num_samples // self.stride)
+
+    def stages(self) -> list:
+        stages = [self._preemp, self._complex_conv, self._activation, self._pooling, self._compression,
+                  self._instance_norm, self._spec_augment]
+        return [stage for stage in stages if stage is not None]
 
     def compute_features(self, waveforms, training=None):
         outputs = waveforms

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from leaf_tf import dsp
-from leaf_tf.frontends.base import Frontend, deserialize, serialize
+from leaf_tf.frontends.base import Frontend, build_stage, deserialize, serialize
 from leaf_tf.layers.compression import LogCompression
 from leaf_tf.layers.compression import learnable_pcen as _learnable_pcen
 from leaf_tf.registry import register
@@ -78,7 +78,7 @@ class MelFilterbanks(Frontend):
         ).numpy()
 
     def _default_compression(self):
-        return LogCompression(log_offset=1e-5, dtype=self.dtype_policy)
+        return LogCompression(log_offset=1e-5, dtype=self.dtype_policy.name)
 
     @property
     def compression(self):
@@ -90,6 +90,11 @@ class MelFilterbanks(Frontend):
 
     def num_frames(self, num_samples: int) -> int:
         return -(-num_samples // self.stride)
+
+    def build(self, input_shape):
+        self._check_shape(tf.TensorShape(input_shape))
+        frames = None if input_shape[1] is None else self.num_frames(input_shape[1])
+        build_stage(self._compression, (input_shape[0], frames, self.n_filters))
 
     def compute_features(self, waveforms, training=None):
         stft = tf.signal.stft(
@@ -135,4 +140,4 @@ class MelPCEN(MelFilterbanks):
         super().__init__(name=name, **kwargs)
 
     def _default_compression(self):
-        return _learnable_pcen(dtype=self.dtype_policy)
+        return _learnable_pcen(dtype=self.dtype_policy.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from leaf_tf.frontends.base import Frontend
+from leaf_tf.frontends.base import Frontend, build_stage
 from leaf_tf.registry import register
 
 # Conv stride 5, then three max-poolings by 4: one frame every 320 samples before
@@ -39,7 +39,7 @@ class Wavegram(Frontend):
     def __init__(self, sample_rate: float = 16000, check_numerics: bool = False, name: str = "wavegram", **kwargs):
         super().__init__(sample_rate=sample_rate, check_numerics=check_numerics, name=name, **kwargs)
         self.n_channels = self.n_out_channels
-        policy = self.dtype_policy
+        policy = self.dtype_policy.name
         layers = keras.layers
         stages = [
             layers.Conv1D(64, 11, strides=_CONV_STRIDE, padding="same", use_bias=False, dtype=policy),
@@ -75,6 +75,15 @@ class Wavegram(Frontend):
         for _ in _BLOCK_FILTERS:
             frames //= _BLOCK_POOL
         return -(-frames // 2)
+
+    def build(self, input_shape):
+        self._check_shape(tf.TensorShape(input_shape))
+        shape = (input_shape[0], input_shape[1], 1)
+        for layer in self._wave_blocks:
+            shape = build_stage(layer, shape)
+        shape = (shape[0], shape[1], 1, shape[2])
+        for layer in self._conv_block:
+            shape = build_stage(layer, shape)
 
     def compute_features(self, waveforms, training=None):
         outputs = waveforms

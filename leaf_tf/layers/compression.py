@@ -29,6 +29,9 @@ class LogCompression(keras.layers.Layer):
     def call(self, inputs):
         return tf.math.log(inputs + self.log_offset)
 
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
     def get_config(self) -> dict:
         return {**super().get_config(), "log_offset": self.log_offset}
 
@@ -149,7 +152,7 @@ class PCENLayer(keras.layers.Layer):
             coeff_init=smooth_coef,
             per_channel=per_channel_smooth_coef and learn_smooth_coef,
             trainable=learn_smooth_coef,
-            dtype=self.dtype_policy,
+            dtype=self.dtype_policy.name,
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
