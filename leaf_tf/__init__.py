@@ -1,6 +1,6 @@
 """leaf_tf: LEAF and other audio frontends as Keras 3 layers, faithful to the reference code."""
 
-from leaf_tf import dsp, initializers, layers
+from leaf_tf import dsp, gin_externals, initializers, layers  # noqa: F401 (gin_externals registers)
 from leaf_tf.frontends import (
     Frontend,
     Leaf,

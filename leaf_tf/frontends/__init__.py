@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gin
 import numpy as np
 
 from leaf_tf.frontends.base import Frontend
@@ -32,6 +33,17 @@ def build_frontend(name: str, **kwargs) -> Frontend:
     return cls(**kwargs)
 
 
+@gin.configurable
+def configured_frontend(frontend: Frontend = gin.REQUIRED) -> Frontend:
+    """The frontend a gin config selects, e.g. `configured_frontend.frontend = %FRONTEND`.
+
+    Every file in `configs/frontends/` defines the macro `FRONTEND`; this
+    function is bound to it by default, so `configured_frontend()` after
+    parsing one of them returns a new instance of that frontend.
+    """
+    return frontend
+
+
 def trainable_parameter_counts(n_filters: int = 64, sample_rate: int = 16000) -> dict[str, int]:
     """Trainable weights of every frontend (built on one second of silence)."""
     counts = {}
@@ -53,5 +65,6 @@ __all__ = [
     "TimeDomainFilterbanks",
     "Wavegram",
     "build_frontend",
+    "configured_frontend",
     "trainable_parameter_counts",
 ]
