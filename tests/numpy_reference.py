@@ -59,6 +59,8 @@ __all__ = [
     "td_fbanks",
     "window_length",
     "window_stride",
+    "batch_norm",
+    "wavegram",
 ]
 
 _SQRT_2LN2 = math.sqrt(2.0 * math.log(2.0))
@@ -664,3 +666,50 @@ def sincnet_plus(
     y = leaky_relu(sinc_conv(x, a, b, K, sample_rate), 0.2)
     y = floor(gaussian_lowpass(y, pool_sigma, K, stride))
     return pcen(y, alpha, delta, root, smooth, floor=pcen_floor)
+
+
+# --------------------------------------------------------------------------
+# Section 6: the Wavegram (PANNs) as the reference's WaveGram builds it,
+# inference mode (batch normalisation with its moving statistics).
+# --------------------------------------------------------------------------
+
+
+def _dilate(w: np.ndarray, rate: int) -> np.ndarray:
+    """[K, Ci, Co] -> [(K-1)*rate+1, Ci, Co] with zeros between taps."""
+    if rate == 1:
+        return w
+    out = np.zeros(((w.shape[0] - 1) * rate + 1, *w.shape[1:]))
+    out[::rate] = w
+    return out
+
+
+def batch_norm(x: ArrayLike, gamma, beta, mean, variance, epsilon: float = 1e-3) -> np.ndarray:
+    """Keras BatchNormalization at inference: (x - mean) / sqrt(var + eps) * gamma + beta."""
+    return (_f64(x) - mean) / np.sqrt(_f64(variance) + epsilon) * gamma + beta
+
+
+def wavegram(x: ArrayLike, conv_kernels: list, batch_norms: list) -> np.ndarray:
+    """SPEC 6, `WaveGram()` at inference, returned as [B, L, 64].
+
+    `conv_kernels`: 9 kernels in order (stem [11,1,64]; 6 block convs [3,Ci,Co]
+    with dilations 1, 2, 1, 2, 1, 2; 2 final [3,3,Ci,64] 2-D kernels);
+    `batch_norms`: 9 tuples (gamma, beta, moving_mean, moving_variance) in the
+    same order.
+    """
+    y = _as_btc1(x)
+    bn = iter(batch_norms)
+    kernels = iter(conv_kernels)
+    y = np.maximum(batch_norm(conv1d_same(y, next(kernels), stride=5), *next(bn)), 0.0)
+    for _ in range(3):
+        for rate in (1, 2):
+            y = np.maximum(batch_norm(conv1d_same(y, _dilate(_f64(next(kernels)), rate)), *next(bn)), 0.0)
+        frames = y.shape[1] // 4  # MaxPool1D(4, 4), valid
+        y = y[:, : frames * 4].reshape(y.shape[0], frames, 4, y.shape[2]).max(axis=2)
+    # The [B, L, 1, C] image: a 3x3 SAME conv over a width of 1 only uses the
+    # kernel's middle column.
+    for _ in range(2):
+        y = np.maximum(batch_norm(conv1d_same(y, _f64(next(kernels))[:, 1]), *next(bn)), 0.0)
+    # AvgPool2D((2, 1), SAME): padding is excluded from the average.
+    if y.shape[1] % 2:
+        y = np.concatenate([y, y[:, -1:]], axis=1)
+    return 0.5 * (y[:, 0::2] + y[:, 1::2])

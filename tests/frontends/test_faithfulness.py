@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 
+import keras
 import numpy as np
 import pytest
 
@@ -283,3 +284,27 @@ def test_leaf_at_other_sample_rate_uses_its_own_gabor_init():
     expected = ref.leaf(x, eta=eta, sigma=sigma, pool_sigma=np.full(n, 0.4), K=kernel_size, stride=stride,
                         alpha=np.full(n, 0.96), delta=np.full(n, 2.0), root=np.full(n, 2.0), smooth=np.full(n, 0.04))
     assert_matches_reference(frontend(x), expected)
+
+
+@pytest.mark.parametrize("num_samples", [16000, 12345, 316])
+def test_wavegram_matches_numpy_oracle_at_random_weights(num_samples):
+    """Inference mode, random conv weights and batch-norm statistics."""
+    rng = np.random.default_rng(num_samples)
+    x = make_signal(num_samples)
+    wavegram = leaf_tf.Wavegram()
+    wavegram(x[:, :800])
+    kernels, norms = [], []
+    for layer in wavegram._wave_blocks + wavegram._conv_block:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            values = [_f32(rng.uniform(0.5, 1.5, v.shape)) if i in (0, 3) else _f32(rng.normal(0, 0.1, v.shape))
+                      for i, v in enumerate(layer.weights)]  # gamma, beta, moving mean, moving variance
+            for variable, value in zip(layer.weights, values):
+                variable.assign(value)
+            norms.append(values)
+        elif layer.weights:
+            fan_in = np.prod(layer.kernel.shape[:-1])
+            kernel = _f32(rng.normal(0, 1.0 / np.sqrt(fan_in), layer.kernel.shape))
+            layer.kernel.assign(kernel)
+            kernels.append(kernel)
+    assert len(kernels) == 9 and len(norms) == 9
+    assert_matches_reference(wavegram(x, training=False), ref.wavegram(x, kernels, norms))
