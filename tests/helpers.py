@@ -52,3 +52,21 @@ def assert_matches_reference(actual, expected, tolerance: float = 1e-4) -> None:
     """
     errors = global_relative_error(actual, expected), relative_error(actual, expected)
     assert errors[0] <= tolerance and errors[1] <= 10 * tolerance, f"global, per-channel errors: {errors}"
+
+
+def random_pcen_values(rng: np.random.Generator, channels: int, out_of_range: bool) -> dict[str, np.ndarray]:
+    """Random sPCEN parameters, float32; `out_of_range` also crosses every clip bound
+    (alpha > 1 and < 0, root < 1, smoothing outside [0, 1])."""
+    if out_of_range:
+        ranges = dict(alpha=(-0.3, 1.5), delta=(0.05, 4.0), root=(0.3, 5.0), smooth=(-0.3, 1.3))
+    else:
+        ranges = dict(alpha=(0.5, 1.0), delta=(0.5, 3.0), root=(1.0, 4.0), smooth=(0.01, 0.5))
+    return {name: rng.uniform(lo, hi, channels).astype(np.float32) for name, (lo, hi) in ranges.items()}
+
+
+def assign_pcen(pcen, values: dict[str, np.ndarray]) -> None:
+    """Sets a `PCENLayer`'s alpha, delta, root and smoothing coefficient."""
+    pcen.alpha.assign(values["alpha"])
+    pcen.delta.assign(values["delta"])
+    pcen.root.assign(values["root"])
+    pcen.ema.smooth.assign(values["smooth"])

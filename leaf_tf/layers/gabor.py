@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from leaf_tf import dsp
 from leaf_tf.initializers import GaborInit
+from leaf_tf.layers.filterbank import ParametricConv1D
 from leaf_tf.registry import register
 
 
@@ -39,7 +40,7 @@ class GaborConstraint(keras.constraints.Constraint):
 
 
 @register()
-class GaborConv1D(keras.layers.Layer):
+class GaborConv1D(ParametricConv1D):
     """Convolution with complex Gabor filters, real and imaginary parts interleaved.
 
     Each of the `C = filters // 2` filters has two parameters, stored in one
@@ -74,47 +75,19 @@ class GaborConv1D(keras.layers.Layer):
       TensorShape([2, 16000, 80])
     """
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: int,
-        strides: int = 1,
-        padding: str = "same",
-        use_bias: bool = False,
-        kernel_initializer=None,
-        kernel_regularizer=None,
-        sort_filters: bool = False,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if filters < 2 or filters % 2:
-            raise ValueError(f"GaborConv1D needs an even number of filters (2 per complex filter), got {filters}.")
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.strides = strides
-        self.padding = padding.upper()
-        self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer or GaborInit())
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+    def __init__(self, filters: int, kernel_size: int, sort_filters: bool = False, **kwargs):
+        super().__init__(filters, kernel_size, **kwargs)
         self.sort_filters = sort_filters
-        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: 1})
 
     @property
-    def n_filters(self) -> int:
-        return self.filters // 2
+    def out_channels(self) -> int:
+        return self.filters
 
-    def build(self, input_shape):
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(self.n_filters, 2),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=GaborConstraint(self.kernel_size),
-            trainable=True,
-        )
-        self.bias = (
-            self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
-        )
+    def default_initializer(self):
+        return GaborInit()
+
+    def kernel_constraint(self):
+        return GaborConstraint(self.kernel_size)
 
     def clipped_kernel(self) -> tf.Tensor:
         """The `[C, 2]` parameters the forward pass uses (clipped, optionally sorted)."""
@@ -128,30 +101,5 @@ class GaborConv1D(keras.layers.Layer):
         real, imag = dsp.gabor_impulse_responses(self.clipped_kernel(), self.kernel_size)
         return dsp.interleave_real_imag(real, imag)
 
-    def call(self, inputs):
-        outputs = tf.nn.conv1d(inputs, self.conv_kernel(), stride=self.strides, padding=self.padding)
-        if self.bias is not None:
-            outputs = tf.nn.bias_add(outputs, self.bias)
-        return outputs
-
-    def compute_output_shape(self, input_shape):
-        length = input_shape[1]
-        if length is not None:
-            if self.padding == "SAME":
-                length = -(-length // self.strides)
-            else:
-                length = (length - self.kernel_size) // self.strides + 1
-        return (input_shape[0], length, self.filters)
-
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding.lower(),
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "sort_filters": self.sort_filters,
-        }
+        return {**super().get_config(), "sort_filters": self.sort_filters}

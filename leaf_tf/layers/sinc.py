@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from leaf_tf import dsp
 from leaf_tf.initializers import SincInit
+from leaf_tf.layers.filterbank import ParametricConv1D
 from leaf_tf.registry import register
 
 
 @register()
-class SincConv1D(keras.layers.Layer):
+class SincConv1D(ParametricConv1D):
     """Convolution with Hamming-windowed ideal band-pass (sinc) filters.
 
     The `C = filters // 2` filters (the reference's convention: `filters` counts
@@ -49,48 +49,27 @@ class SincConv1D(keras.layers.Layer):
         self,
         filters: int,
         kernel_size: int,
-        strides: int = 1,
-        padding: str = "same",
-        use_bias: bool = False,
-        kernel_initializer=None,
-        kernel_regularizer=None,
         sample_rate: float = 16000,
         min_low_hz: float = 50.0,
         min_band_hz: float = 50.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if filters < 2 or filters % 2:
-            raise ValueError(f"SincConv1D expects filters = 2 * n_filters (even), got {filters}.")
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.strides = strides
-        self.padding = padding.upper()
-        self.use_bias = use_bias
         self.sample_rate = sample_rate
         self.min_low_hz = min_low_hz
         self.min_band_hz = min_band_hz
-        self.kernel_initializer = keras.initializers.get(kernel_initializer or SincInit(sample_rate=sample_rate))
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.num_taps = 2 * (kernel_size // 2) + 1
+        super().__init__(filters, kernel_size, **kwargs)
         self._window = np.float32(dsp.hamming_window(self.num_taps))
-        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: 1})
 
     @property
-    def n_filters(self) -> int:
-        return self.filters // 2
+    def out_channels(self) -> int:
+        return self.n_filters
 
-    def build(self, input_shape):
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(self.n_filters, 2),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            trainable=True,
-        )
-        self.bias = (
-            self.add_weight(name="bias", shape=(self.n_filters,), initializer="zeros") if self.use_bias else None
-        )
+    @property
+    def num_taps(self) -> int:
+        return 2 * (self.kernel_size // 2) + 1
+
+    def default_initializer(self):
+        return SincInit(sample_rate=self.sample_rate)
 
     def band_edges(self) -> tuple[tf.Tensor, tf.Tensor]:
         """Effective `(f_lo, f_hi)` in Hz, each `[C]`."""
@@ -106,31 +85,9 @@ class SincConv1D(keras.layers.Layer):
         taps = dsp.sinc_bandpass_filters(low, high, self.num_taps, self.sample_rate)
         return (taps * self._window[:, np.newaxis])[:, tf.newaxis, :]
 
-    def call(self, inputs):
-        outputs = tf.nn.conv1d(inputs, self.conv_kernel(), stride=self.strides, padding=self.padding)
-        if self.bias is not None:
-            outputs = tf.nn.bias_add(outputs, self.bias)
-        return outputs
-
-    def compute_output_shape(self, input_shape):
-        length = input_shape[1]
-        if length is not None:
-            if self.padding == "SAME":
-                length = -(-length // self.strides)
-            else:
-                length = (length - self.num_taps) // self.strides + 1
-        return (input_shape[0], length, self.n_filters)
-
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding.lower(),
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
             "sample_rate": self.sample_rate,
             "min_low_hz": self.min_low_hz,
             "min_band_hz": self.min_band_hz,

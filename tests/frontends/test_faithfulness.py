@@ -17,7 +17,7 @@ import pytest
 import leaf_tf
 from leaf_tf.layers import LogCompression
 from tests import numpy_reference as ref
-from tests.helpers import assert_matches_reference, make_signal
+from tests.helpers import assert_matches_reference, assign_pcen, make_signal, random_pcen_values
 
 C, K, S = 40, 401, 160
 LENGTHS = [16000, 12345]
@@ -28,26 +28,7 @@ def _f32(values):
 
 
 def _pcen_values(rng, out_of_range):
-    if out_of_range:
-        return dict(
-            alpha=_f32(rng.uniform(0.3, 1.4, C)),
-            delta=_f32(rng.uniform(0.1, 4.0, C)),
-            root=_f32(rng.uniform(0.5, 5.0, C)),
-            smooth=_f32(rng.uniform(-0.2, 1.2, C)),
-        )
-    return dict(
-        alpha=_f32(rng.uniform(0.5, 1.0, C)),
-        delta=_f32(rng.uniform(0.5, 3.0, C)),
-        root=_f32(rng.uniform(1.0, 4.0, C)),
-        smooth=_f32(rng.uniform(0.01, 0.5, C)),
-    )
-
-
-def _set_pcen(pcen, values):
-    pcen.alpha.assign(values["alpha"])
-    pcen.delta.assign(values["delta"])
-    pcen.root.assign(values["root"])
-    pcen.ema.smooth.assign(values["smooth"])
+    return random_pcen_values(rng, C, out_of_range)
 
 
 def _pcen_init():
@@ -89,7 +70,7 @@ class LeafCase:
         eta, sigma, pool = _gabor_values(rng, out_of_range)
         _set_gabor(frontend, eta, sigma, pool)
         pcen = _pcen_values(rng, out_of_range)
-        _set_pcen(frontend.compression, pcen)
+        assign_pcen(frontend.compression, pcen)
         return dict(eta=eta, sigma=sigma, pool_sigma=pool, **pcen)
 
 
@@ -149,7 +130,7 @@ class MelPCENCase(LeafCase):
 
     def randomize(self, frontend, rng, out_of_range):
         values = _pcen_values(rng, out_of_range)
-        _set_pcen(frontend.compression, values)
+        assign_pcen(frontend.compression, values)
         return values
 
 
@@ -219,7 +200,7 @@ class SincNetPlusCase(LeafCase):
         pool = _gabor_values(rng, out_of_range)[2]
         frontend.pooling.kernel.assign(pool.reshape(1, 1, C, 1))
         pcen = _pcen_values(rng, out_of_range)
-        _set_pcen(frontend.compression, pcen)
+        assign_pcen(frontend.compression, pcen)
         return dict(a=a, b=b, pool_sigma=pool, **pcen)
 
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 from leaf_tf import layers
 from leaf_tf.initializers import GaborInit
 from tests import numpy_reference as ref
-from tests.helpers import assert_matches_reference, make_signal
+from tests.helpers import assert_matches_reference, assign_pcen, make_signal, random_pcen_values
 
 K, S = 401, 160
 
@@ -207,37 +207,14 @@ def test_exponential_moving_average(per_channel):
     assert_matches_reference(layer(x), expected, 1e-5)
 
 
-def _pcen_values(rng, channels, out_of_range):
-    if out_of_range:
-        return dict(
-            alpha=_f32(rng.uniform(-0.3, 1.5, channels)),
-            delta=_f32(rng.uniform(0.05, 4.0, channels)),
-            root=_f32(rng.uniform(0.3, 5.0, channels)),
-            smooth=_f32(rng.uniform(-0.3, 1.3, channels)),
-        )
-    return dict(
-        alpha=_f32(rng.uniform(0.5, 1.0, channels)),
-        delta=_f32(rng.uniform(0.5, 3.0, channels)),
-        root=_f32(rng.uniform(1.0, 4.0, channels)),
-        smooth=_f32(rng.uniform(0.01, 0.5, channels)),
-    )
-
-
-def _assign_pcen(layer, values):
-    layer.alpha.assign(values["alpha"])
-    layer.delta.assign(values["delta"])
-    layer.root.assign(values["root"])
-    layer.ema.smooth.assign(values["smooth"])
-
-
 @pytest.mark.parametrize("out_of_range", [False, True])
 def test_learnable_pcen(out_of_range):
     x = _energies(100, 8)
     layer = layers.learnable_pcen()
     expected = ref.pcen(x, np.full(8, 0.96), np.full(8, 2.0), np.full(8, 2.0), np.full(8, 0.04), floor=1e-12)
     assert_matches_reference(layer(x), expected)
-    values = _pcen_values(np.random.default_rng(7), 8, out_of_range)
-    _assign_pcen(layer, values)
+    values = random_pcen_values(np.random.default_rng(7), 8, out_of_range)
+    assign_pcen(layer, values)
     assert_matches_reference(layer(x), ref.pcen(x, floor=1e-12, **values))
     grads = _gradients_nonzero(layer, x)
     assert len(grads) == 4 and all(grads.values()), grads

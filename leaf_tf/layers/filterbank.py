@@ -1,0 +1,103 @@
+"""Shared machinery of the parametric filterbank convolutions (Gabor, sinc)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+class ParametricConv1D(keras.layers.Layer):
+    """A convolution whose taps are computed from a small `[C, 2]` parameter matrix.
+
+    Subclasses define `conv_kernel()` (taps `[K', 1, out_channels]` from
+    `self.kernel`), `out_channels` and optionally `kernel_constraint()`. The
+    reference's convention is kept: `filters = 2 * C`, `C` filters of two
+    parameters each.
+
+    Input `[batch, samples, 1]`; output `[batch, ceil(samples / strides),
+    out_channels]` ("same" padding) or the "valid" length.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int,
+        strides: int = 1,
+        padding: str = "same",
+        use_bias: bool = False,
+        kernel_initializer=None,
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if filters < 2 or filters % 2:
+            raise ValueError(f"{type(self).__name__} expects filters = 2 * n_filters (even), got {filters}.")
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.padding = padding.upper()
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or self.default_initializer())
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.input_spec = keras.layers.InputSpec(ndim=3, axes={-1: 1})
+
+    @property
+    def n_filters(self) -> int:
+        return self.filters // 2
+
+    @property
+    def out_channels(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def num_taps(self) -> int:
+        return self.kernel_size
+
+    def default_initializer(self):
+        raise NotImplementedError
+
+    def kernel_constraint(self):
+        return None
+
+    def conv_kernel(self) -> tf.Tensor:
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.n_filters, 2),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint(),
+            trainable=True,
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.out_channels,), initializer="zeros") if self.use_bias else None
+        )
+
+    def call(self, inputs):
+        outputs = tf.nn.conv1d(inputs, self.conv_kernel(), stride=self.strides, padding=self.padding)
+        if self.bias is not None:
+            outputs = tf.nn.bias_add(outputs, self.bias)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        length = input_shape[1]
+        if length is not None:
+            if self.padding == "SAME":
+                length = -(-length // self.strides)
+            else:
+                length = (length - self.num_taps) // self.strides + 1
+        return (input_shape[0], length, self.out_channels)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding.lower(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+        }
