@@ -1,0 +1,151 @@
+"""The LEAF reference's small example encoder: a stack of separable-kernel conv blocks."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from leaf_tf.registry import register
+
+
+@register()
+class ConvBlock(keras.layers.Layer):
+    """Conv2D [3, 1] -> activation -> BN -> [dropout] -> Conv2D [1, 3] -> activation -> BN -> [dropout] -> [max pool 2x2].
+
+    As in the reference, the activation comes before batch normalisation, the
+    convolutions have biases and "same" padding, and the max pooling is 2x2
+    "valid".
+
+    Args:
+      num_filters: output channels.
+      activation: Keras activation name.
+      batch_norm: use batch normalisation after each activation.
+      dropout: dropout rate after each normalisation (0 for none).
+      max_pooling: end with 2x2 max pooling.
+    """
+
+    def __init__(
+        self,
+        num_filters: int,
+        activation: str = "relu",
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+        max_pooling: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_filters = num_filters
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.max_pooling = bool(max_pooling)
+        policy = self.dtype_policy.name
+        self.stack = []
+        for kernel in ((3, 1), (1, 3)):
+            self.stack += [
+                layers.Conv2D(num_filters, kernel, padding="same", dtype=policy),
+                layers.Activation(activation, dtype=policy),
+            ]
+            if batch_norm:
+                self.stack.append(layers.BatchNormalization(dtype=policy))
+            if dropout > 0:
+                self.stack.append(layers.Dropout(dropout, dtype=policy))
+        if self.max_pooling:
+            self.stack.append(layers.MaxPooling2D(dtype=policy))
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.stack:
+            layer.build(shape)
+            shape = tuple(layer.compute_output_shape(shape))
+
+    def call(self, inputs, training=None):
+        outputs = inputs
+        for layer in self.stack:
+            outputs = layer(outputs, training=training)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.stack:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "num_filters": self.num_filters,
+            "activation": self.activation,
+            "batch_norm": self.batch_norm,
+            "dropout": self.dropout,
+            "max_pooling": self.max_pooling,
+        }
+
+
+@register()
+class ConvNet(keras.layers.Layer):
+    """One `ConvBlock` per entry of `filters`, max pooling in blocks 0, 1, 3, 5, ... (not 2, 4, ...).
+
+    The reference's `common.gin` uses `filters=[64, 128, 256, 256, 512, 512]`,
+    ReLU and dropout 0.1 (the defaults here).
+
+    Input `[batch, frames, channels, 1]`, at least `2^p` frames and channels for
+    `p` pooling blocks; output `[batch, frames / 2^p, channels / 2^p, filters[-1]]`.
+
+    Args:
+      filters: output channels of each block.
+      activation: Keras activation name.
+      batch_norm: batch normalisation in each block.
+      dropout: dropout rate in each block.
+    """
+
+    def __init__(
+        self,
+        filters=(64, 128, 256, 256, 512, 512),
+        activation: str = "relu",
+        batch_norm: bool = True,
+        dropout: float = 0.1,
+        name: str = "convnet",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.filters = tuple(filters)
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.blocks = [
+            ConvBlock(width, activation, batch_norm, dropout, max_pooling=(not i or i % 2), dtype=self.dtype_policy.name)
+            for i, width in enumerate(self.filters)
+        ]
+
+    @property
+    def min_input_size(self) -> tuple[int, int]:
+        side = 2 ** sum(block.max_pooling for block in self.blocks)
+        return side, side
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for block in self.blocks:
+            block.build(shape)
+            shape = block.compute_output_shape(shape)
+
+    def call(self, inputs, training=None):
+        outputs = inputs
+        for block in self.blocks:
+            outputs = block(outputs, training=training)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for block in self.blocks:
+            shape = block.compute_output_shape(shape)
+        return shape
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "activation": self.activation,
+            "batch_norm": self.batch_norm,
+            "dropout": self.dropout,
+        }

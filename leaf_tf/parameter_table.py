@@ -1,0 +1,53 @@
+"""Trainable parameters of every frontend x encoder classifier (frontend / encoder / head).
+
+    python -m leaf_tf.parameter_table [--n_filters 64] [--num_outputs 527]
+
+The defaults are the paper's AudioSet setting (Table 4: 64 filters, 527
+labels). Each model is built on one second of silence; nothing is trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from leaf_tf.encoders import ENCODERS
+from leaf_tf.frontends import FRONTENDS, build_frontend
+from leaf_tf.models import AudioClassifier, describe
+
+
+def parameter_table(n_filters: int = 64, num_outputs: int = 527, encoders=tuple(ENCODERS)) -> list[dict]:
+    """One row per (frontend, encoder): `{"frontend": name, "encoder": name, "params": describe(model)}`."""
+    rows = []
+    silence = np.zeros((1, 16000), np.float32)
+    for encoder in encoders:
+        for frontend in FRONTENDS:
+            model = AudioClassifier(num_outputs, build_frontend(frontend, n_filters=n_filters), encoder)
+            model(silence)
+            rows.append({"frontend": frontend, "encoder": encoder, "params": describe(model)})
+    return rows
+
+
+def to_markdown(rows: list[dict]) -> str:
+    lines = ["| encoder | frontend | frontend params | encoder params | head params | total |", "|---|---|---:|---:|---:|---:|"]
+    for row in rows:
+        counts = row["params"]
+        lines.append(
+            f"| {row['encoder']} | {row['frontend']} | {counts['frontend']:,} | {counts['encoder']:,} | "
+            f"{counts['heads']:,} | {counts['total']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n_filters", type=int, default=64)
+    parser.add_argument("--num_outputs", type=int, default=527)
+    parser.add_argument("--encoders", nargs="*", default=list(ENCODERS), choices=list(ENCODERS))
+    args = parser.parse_args()
+    print(to_markdown(parameter_table(args.n_filters, args.num_outputs, args.encoders)))
+
+
+if __name__ == "__main__":
+    main()
