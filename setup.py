@@ -29,9 +29,11 @@ setup(
         "absl-py>=1.0",
         "numpy>=1.24",
         "soundfile>=0.12",
+        "soxr>=0.3",
+        "importlib_resources>=5",  # tfds 4.9.10 needs it to prepare datasets but does not declare it
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "scipy>=1.10", "matplotlib>=3.7"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "scipy>=1.10", "matplotlib>=3.7", "dill"],
         "plots": ["matplotlib>=3.7"],
     },
 )

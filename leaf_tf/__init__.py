@@ -1,6 +1,9 @@
 """leaf_tf: LEAF and other audio frontends as Keras 3 layers, faithful to the reference code."""
 
-from leaf_tf import dsp, gin_externals, initializers, layers  # noqa: F401 (gin_externals registers)
+# Importing every module registers all gin configurables up front: gin refuses new
+# configurables once a config has been parsed (and locked).
+from leaf_tf import dsp, gin_externals, initializers, layers  # noqa: F401
+from leaf_tf import encoders, metrics, models  # noqa: F401
 from leaf_tf.frontends import (
     Frontend,
     Leaf,
@@ -29,6 +32,9 @@ __all__ = [
     "TimeDomainFilterbanks",
     "Wavegram",
     "dsp",
+    "encoders",
     "initializers",
     "layers",
+    "metrics",
+    "models",
 ]

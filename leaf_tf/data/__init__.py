@@ -1,0 +1,1 @@
+"""Data: TFDS builders for the datasets TFDS lacks, audio folders, audio decoding."""

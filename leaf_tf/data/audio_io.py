@@ -1,0 +1,154 @@
+"""Reading audio files of any common format into float waveforms at a chosen rate.
+
+`tf.audio.decode_wav` reads only 16-bit PCM WAV, and TFDS's `Audio` feature
+needs `pydub` and `ffmpeg` to decode anything itself. This module decodes with
+`soundfile` (libsndfile: WAV of any bit depth, FLAC, OGG/Vorbis, OGG/Opus,
+MP3), reads the bytes through `tf.io.gfile` (so local paths, `gs://` paths and
+TFDS's fake test file system all work), down-mixes to mono and resamples with
+`soxr` (falling back to `scipy.signal.resample_poly` when `soxr` is missing).
+
+Conventions shared with the dataset builders:
+
+* waveforms are float32 in `[-1, 1]`, shape `[samples]`;
+* stored integer audio is int16 with `x_int16 = round(32768 * x)` (clipped to
+  `[-32768, 32767]`), so `x = x_int16 / 32768`, the convention of
+  `soundfile`, `tf.audio.decode_wav` and the 16-bit WAV files themselves.
+
+Example:
+
+>>> x = np.array([0.0, 0.5, -1.0, 1.0], dtype=np.float32)
+>>> to_int16(x)
+array([     0,  16384, -32768,  32767], dtype=int16)
+>>> resample(np.ones(441, np.float32), 44100, 16000).shape
+(160,)
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+
+import numpy as np
+import soundfile as sf
+import tensorflow as tf
+
+__all__ = ["AUDIO_EXTENSIONS", "AudioDecodeError", "load_audio", "read_audio", "resample", "to_int16"]
+
+# File name extensions `load_audio` decodes (lower case, with the dot).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+
+INT16_SCALE = 32768.0
+
+
+class AudioDecodeError(ValueError):
+    """An audio file could not be decoded: corrupt, empty, or not audio."""
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Decodes an audio file without changing its rate or channels.
+
+    Args:
+      path: a local path or any path `tf.io.gfile` understands (`gs://...`).
+
+    Returns:
+      `(audio, sample_rate_hz)`: `audio` is float32 `[frames, channels]` as
+      libsndfile returns it (integer PCM scaled by `1 / 2**(bits - 1)`; float
+      files unscaled, so they may exceed `[-1, 1]`).
+
+    Raises:
+      FileNotFoundError: the file does not exist.
+      AudioDecodeError: the file is empty, corrupt, not audio, holds no
+        samples, or holds NaN / infinite samples.
+    """
+    path = os.fspath(path)
+    try:
+        with tf.io.gfile.GFile(path, "rb") as f:
+            data = f.read()
+    except tf.errors.NotFoundError as e:
+        raise FileNotFoundError(f"Audio file not found: {path}") from e
+    except tf.errors.OpError as e:
+        raise AudioDecodeError(f"Could not read audio file {path}: {e.message}") from e
+    if not data:
+        raise AudioDecodeError(f"Audio file {path} is empty (0 bytes).")
+    try:
+        audio, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except Exception as e:  # libsndfile reports corrupt data with several exception types.
+        raise AudioDecodeError(
+            f"Could not decode audio file {path} with soundfile (WAV, FLAC, OGG and MP3 are supported): {e}"
+        ) from e
+    if audio.shape[0] == 0:
+        raise AudioDecodeError(f"Audio file {path} contains no samples.")
+    if not np.all(np.isfinite(audio)):
+        raise AudioDecodeError(f"Audio file {path} contains NaN or infinite samples.")
+    return audio, int(sample_rate)
+
+
+def resample(audio: np.ndarray, orig_rate_hz: int, target_rate_hz: int) -> np.ndarray:
+    """Resamples `audio` `[samples]` or `[samples, channels]` along axis 0.
+
+    Uses `soxr` (quality "HQ": linear phase, 20-bit precision, passband to
+    ~0.91 of the lower Nyquist frequency); without `soxr` installed, a Kaiser
+    windowed polyphase filter (`scipy.signal.resample_poly`). Returns `audio`
+    itself (no copy) when the rates are equal. The output has
+    `ceil(samples * target / orig)` samples (soxr) or the polyphase
+    equivalent, and `audio`'s dtype.
+    """
+    orig_rate_hz, target_rate_hz = int(orig_rate_hz), int(target_rate_hz)
+    if orig_rate_hz <= 0 or target_rate_hz <= 0:
+        raise ValueError(f"Sample rates must be positive, got {orig_rate_hz} Hz -> {target_rate_hz} Hz.")
+    if orig_rate_hz == target_rate_hz:
+        return audio
+    dtype = audio.dtype
+    try:
+        import soxr
+    except ImportError:
+        soxr = None
+    if soxr is not None:
+        return np.asarray(soxr.resample(audio, orig_rate_hz, target_rate_hz, quality="HQ"), dtype=dtype)
+    try:
+        from scipy import signal
+    except ImportError as e:
+        raise ImportError("Resampling needs `soxr` (pip install soxr) or `scipy` (pip install scipy).") from e
+    gcd = math.gcd(orig_rate_hz, target_rate_hz)
+    out = signal.resample_poly(audio, target_rate_hz // gcd, orig_rate_hz // gcd, axis=0)
+    return out.astype(dtype)
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+    """Decodes an audio file to a mono float32 waveform at `sample_rate` Hz.
+
+    Multi-channel audio is down-mixed by averaging the channels; the result is
+    resampled with `resample` (an exact no-op when the file's rate is
+    `sample_rate`) and clipped to `[-1, 1]` (float files and resampling
+    overshoot can exceed it).
+
+    Args:
+      path: a local path or any path `tf.io.gfile` understands.
+      sample_rate: the output rate in Hz.
+
+    Returns:
+      float32 `[samples]` in `[-1, 1]`.
+
+    Raises:
+      FileNotFoundError: the file does not exist.
+      AudioDecodeError: the file cannot be decoded or holds no samples.
+    """
+    audio, file_rate = read_audio(path)
+    mono = audio[:, 0] if audio.shape[1] == 1 else audio.mean(axis=1, dtype=np.float32)
+    mono = resample(mono, file_rate, sample_rate)
+    return np.clip(mono, -1.0, 1.0).astype(np.float32, copy=False)
+
+
+def to_int16(audio: np.ndarray) -> np.ndarray:
+    """Float audio in `[-1, 1]` to int16: `clip(round(32768 x), -32768, 32767)`.
+
+    The inverse is `x = x_int16 / 32768`; int16 -> float -> int16 is exact.
+
+    Raises:
+      ValueError: `audio` holds NaN or infinite values.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if not np.all(np.isfinite(audio)):
+        raise ValueError("to_int16: audio contains NaN or infinite values.")
+    return np.clip(np.round(audio * INT16_SCALE), -INT16_SCALE, INT16_SCALE - 1).astype(np.int16)
