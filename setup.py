@@ -30,6 +30,7 @@ setup(
         "numpy>=1.24",
         "soundfile>=0.12",
         "soxr>=0.3",
+        "tensorboard>=2.16",
         "importlib_resources>=5",  # tfds 4.9.10 needs it to prepare datasets but does not declare it
     ],
     extras_require={

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gin
+
 from leaf_tf.encoders.convnet import ConvBlock, ConvNet
 from leaf_tf.encoders.efficientnet import EfficientNetB0
 from leaf_tf.encoders.pann import CNN14, PANN, PANNConvBlock
@@ -24,6 +26,12 @@ def build_encoder(name: str, **kwargs):
     return factory(**kwargs)
 
 
+@gin.configurable
+def configured_encoder(encoder=gin.REQUIRED):
+    """The encoder a gin config selects (`configured_encoder.encoder = %ENCODER`, set by `configs/encoders/*.gin`)."""
+    return encoder
+
+
 def min_input_size(encoder) -> tuple[int, int]:
     """Smallest `(frames, channels)` an encoder accepts (1, 1 when it does not say)."""
     return tuple(getattr(encoder, "min_input_size", (1, 1)))
@@ -38,5 +46,6 @@ __all__ = [
     "EfficientNetB0",
     "PANNConvBlock",
     "build_encoder",
+    "configured_encoder",
     "min_input_size",
 ]

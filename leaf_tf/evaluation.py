@@ -1,0 +1,101 @@
+"""Full-clip evaluation of a trained run: `evaluate(workdir)` -> `results.json`.
+
+Each clip of the evaluation split is cut into consecutive windows of the
+training window length (the last one zero-padded), the model scores every
+window, and the clip's scores are the mean of its windows' logits (the paper's
+protocol). Single-label tasks report top-1 accuracy with a 95% Wilson
+interval; multi-label tasks (AudioSet) report mAP, mean ROC AUC and d-prime.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from leaf_tf import metrics
+from leaf_tf.data import pipeline
+from leaf_tf.data.tasks import get_task
+from leaf_tf.training import atomic_write_text
+
+CHECKPOINTS = ("best", "final")
+
+
+def load_run(workdir: str | pathlib.Path, checkpoint: str = "best") -> tuple[keras.Model, dict]:
+    """The trained model of a workdir (`best.keras`, else `final.keras`) and its `run.json`."""
+    workdir = pathlib.Path(workdir)
+    if not workdir.is_dir():
+        raise FileNotFoundError(f"workdir {workdir} does not exist.")
+    run_file = workdir / "run.json"
+    if not run_file.exists():
+        raise FileNotFoundError(f"{workdir} has no run.json: train first (train.py --workdir={workdir}).")
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"checkpoint must be one of {CHECKPOINTS}, got {checkpoint!r}.")
+    order = [checkpoint] + [c for c in CHECKPOINTS if c != checkpoint]
+    for name in order:
+        path = workdir / f"{name}.keras"
+        if path.exists():
+            return keras.models.load_model(path), {**json.loads(run_file.read_text()), "checkpoint": path.name}
+    raise FileNotFoundError(f"{workdir} has no best.keras or final.keras: training did not finish an epoch.")
+
+
+def predict_clips(model: keras.Model, task, split: str, data_dir=None, batch_size: int = 64, window_s: float = 1.0,
+                  normalize_loudness: bool = False, max_clips: int | None = None, head: str | None = None):
+    """`(labels [clips] or [clips, classes], clip logits [clips, classes])` over a task's split."""
+    task = get_task(task)
+    windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness)
+    if max_clips is not None:
+        windows = windows.unbatch().filter(lambda w: w["clip"] < max_clips).batch(batch_size)
+
+    @tf.function(reduce_retracing=True)
+    def score(audio):
+        outputs = model(audio, training=False)
+        return outputs[head] if head is not None else outputs
+
+    clip_ids, logits, labels = [], [], {}
+    for batch in windows:
+        clip_ids.append(batch["clip"].numpy())
+        logits.append(score(batch["audio"]).numpy())
+        for clip, label in zip(batch["clip"].numpy(), batch["label"].numpy()):
+            labels[int(clip)] = label
+    if not clip_ids:
+        raise ValueError(f"Split {split!r} of task {task.name!r} has no clips.")
+    clips, clip_scores = pipeline.clip_logits(np.concatenate(clip_ids), np.concatenate(logits))
+    return np.stack([labels[int(c)] for c in clips]), clip_scores
+
+
+def evaluate(workdir: str | pathlib.Path, data_dir=None, split: str = "test", checkpoint: str = "best",
+             batch_size: int = 64, max_clips: int | None = None) -> dict:
+    """Evaluates every task of a run on full clips; writes and returns `results.json`'s content."""
+    workdir = pathlib.Path(workdir)
+    model, run = load_run(workdir, checkpoint)
+    multitask = len(run["tasks"]) > 1
+    results = {}
+    start = time.time()
+    for name in run["tasks"]:
+        task = get_task(name)
+        labels, scores = predict_clips(model, task, split, data_dir, batch_size, run.get("window_s", 1.0),
+                                       run.get("normalize_loudness", False), max_clips, head=name if multitask else None)
+        if task.multi_label:
+            probabilities = 1.0 / (1.0 + np.exp(-scores))
+            results[name] = {"metric": "map", **metrics.multilabel_metrics(labels, probabilities)}
+        else:
+            results[name] = {"metric": "accuracy", **metrics.accuracy(labels, scores)}
+        results[name].update(paper_task=task.paper_task, split=split)
+    summary = {
+        "workdir": str(workdir),
+        "checkpoint": run["checkpoint"],
+        "frontend": run["frontend"],
+        "encoder": run["encoder"],
+        "parameters": run["parameters"],
+        "steps": run["steps"],
+        "split": split,
+        "tasks": results,
+        "eval_seconds": round(time.time() - start, 1),
+    }
+    atomic_write_text(workdir / "results.json", json.dumps(summary, indent=2))
+    return summary

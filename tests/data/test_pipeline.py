@@ -1,0 +1,156 @@
+"""The input pipeline and the task registry, offline (tfds.testing.mock_data and generated data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from leaf_tf.data import pipeline, tasks
+
+PAPER_AND_EXTRA = [*tasks.PAPER_TASK_NAMES, "audioset", "audioset_full", "speaker_id_voxceleb", "speech_commands_12"]
+
+
+@pytest.fixture
+def mocked():
+    with tfds.testing.mock_data(num_examples=12, max_value=30000):
+        yield
+
+
+@pytest.mark.parametrize("name", PAPER_AND_EXTRA)
+def test_every_registered_task_yields_typed_training_windows(name, mocked):
+    task = tasks.get_task(name)
+    batch = next(iter(pipeline.train_dataset(task, batch_size=4, window_s=1.0, shuffle_buffer=8)))
+    audio, labels = batch
+    assert audio.shape == (4, 16000) and audio.dtype == tf.float32
+    assert np.abs(audio.numpy()).max() <= 1.0
+    if task.multi_label:
+        assert labels.shape == (4, task.num_classes) and labels.dtype == tf.float32
+        assert set(np.unique(labels.numpy())) <= {0.0, 1.0}
+    else:
+        assert labels.shape == (4,) and labels.dtype == tf.int64
+        assert ((labels.numpy() >= 0) & (labels.numpy() < task.num_classes)).all()
+
+
+@pytest.mark.parametrize("name", ["emotion", "speaker_id", "pitch", "audioset"])
+def test_full_clip_evaluation_gives_one_prediction_per_clip(name, mocked):
+    task = tasks.get_task(name)
+    windows = pipeline.eval_dataset(task, batch_size=5, split="test")
+    clip_ids, logits, count = [], [], 0
+    for batch in windows:
+        assert batch["audio"].shape[1] == 16000
+        clip_ids.append(batch["clip"].numpy())
+        logits.append(np.tile(batch["audio"].numpy().mean(axis=1, keepdims=True), [1, task.num_classes]))
+        count += 1
+    clips, clip_scores = pipeline.clip_logits(np.concatenate(clip_ids), np.concatenate(logits))
+    expected = len(list(pipeline.decoded_examples(task, "test")))
+    assert len(clips) == expected == len(clip_scores) > 0
+
+
+def test_registry_facts():
+    assert tasks.get_task("speech_commands").num_classes == 35
+    assert tasks.get_task("instrument").label_key == "instrument/family"
+    assert tasks.get_task("pitch").splits["validation"] == "valid"
+    assert tasks.get_task("audioset").multi_label and tasks.get_task("audioset").num_classes == 527
+    for name in tasks.PAPER_TASK_NAMES:
+        assert tasks.get_task(name).notes and tasks.get_task(name).paper_task
+    with pytest.raises(ValueError, match="Unknown task 'speech'.*speech_commands"):
+        tasks.get_task("speech")
+    with pytest.raises(ValueError, match="has no split 'dev'"):
+        tasks.get_task("emotion").split_name("dev")
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("speech_commands", r"speech_commands_v2_35.*not prepared in .*speech_commands_v0\.02\.tar\.gz.*python -m leaf_tf\.data\.builders speech_commands_v2_35 --manual_dir=FOLDER"),
+        ("emotion", r"crema_d.*not prepared in .*download_and_prepare\(\).*pydub"),
+        ("audioset", r"audioset/balanced.*audioset/download\.html"),
+    ],
+)
+def test_missing_dataset_says_how_to_get_it(name, says, tmp_path):
+    with pytest.raises(tasks.DatasetNotPreparedError, match=says) as error:
+        tasks.load_split(name, "train", data_dir=tmp_path)
+    assert "\n" not in str(error.value)  # one line, no stack of TFDS messages
+
+
+def test_speaker_id_splits_utterances_by_hash_and_relabels_speakers(mocked):
+    train = list(tasks.load_split("speaker_id", "train").as_numpy_iterator())
+    test = list(tasks.load_split("speaker_id", "test").as_numpy_iterator())
+    train_ids = {ex["id"] for ex in train}
+    assert train_ids.isdisjoint({ex["id"] for ex in test})
+    labels = [int(ex["label"]) for ex in train]
+    assert min(labels) >= 0 and max(labels) < 251
+
+
+# ------------------------------------------------------------------ transforms
+
+
+def test_clip_windows_cover_the_clip_and_pad_the_last():
+    samples = tf.range(35, dtype=tf.float32) + 1
+    windows = pipeline.clip_windows(samples, 10).numpy()
+    assert windows.shape == (4, 10)
+    np.testing.assert_array_equal(windows.ravel()[:35], np.arange(1, 36))
+    assert (windows.ravel()[35:] == 0).all()
+    assert pipeline.clip_windows(tf.zeros([3]), 10).shape == (1, 10)
+    assert pipeline.clip_windows(tf.zeros([0]), 10).shape == (1, 10)
+
+
+def test_random_window_is_a_crop_determined_by_its_seed():
+    samples = tf.range(100, dtype=tf.float32)
+    a = pipeline.random_window(samples, 10, tf.constant([1, 2], tf.int64)).numpy()
+    b = pipeline.random_window(samples, 10, tf.constant([1, 2], tf.int64)).numpy()
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.diff(a), np.ones(9))
+    offsets = {int(pipeline.random_window(samples, 10, tf.constant([1, i], tf.int64))[0]) for i in range(50)}
+    assert len(offsets) > 20 and min(offsets) >= 0 and max(offsets) <= 90
+    short = pipeline.random_window(tf.ones([4]), 10, tf.constant([0, 0], tf.int64)).numpy()
+    np.testing.assert_array_equal(short, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+
+
+def test_loudness_normalization_reference_constants():
+    x = tf.constant(np.random.default_rng(0).standard_normal(16000) * 0.5, tf.float32)  # gain 11.2 < max 31.6
+    y = pipeline.loudness_normalization(x).numpy()
+    assert np.std(y) == pytest.approx(10 ** (15 / 20), rel=1e-3)  # target 15 dB
+    quiet = tf.constant(np.full(100, 1e-6), tf.float32)
+    assert pipeline.loudness_normalization(quiet).numpy()[0] == pytest.approx(1e-6 * 10 ** (30 / 20), rel=1e-4)
+    assert np.all(pipeline.loudness_normalization(tf.zeros([10])).numpy() == 0)
+
+
+def test_to_float_audio():
+    np.testing.assert_allclose(pipeline.to_float_audio(tf.constant([-32768, 16384], tf.int16)), [-1.0, 0.5])
+    np.testing.assert_allclose(pipeline.to_float_audio(tf.constant([16384], tf.int64)), [0.5])
+    np.testing.assert_allclose(pipeline.to_float_audio(tf.constant([0.25], tf.float32)), [0.25])
+
+
+# ------------------------------------------------------------------ determinism, mixing, sharding
+
+
+def _first_batches(dataset, n=3):
+    return [tuple(np.asarray(t) for t in batch) for batch in dataset.take(n).as_numpy_iterator()]
+
+
+def test_training_stream_is_deterministic_given_the_seed(mocked):
+    a = _first_batches(pipeline.train_dataset("emotion", 4, seed=3, shuffle_buffer=16))
+    b = _first_batches(pipeline.train_dataset("emotion", 4, seed=3, shuffle_buffer=16))
+    c = _first_batches(pipeline.train_dataset("emotion", 4, seed=4, shuffle_buffer=16))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x[0], y[0])
+    assert any(not np.array_equal(x[0], z[0]) for x, z in zip(a, c))
+
+
+def test_multitask_batches_mix_tasks_in_fixed_proportions(mocked):
+    names = ["emotion", "speech_commands", "instrument"]
+    dataset = pipeline.multitask_train_dataset(names, batch_size=6, shuffle_buffer=8)
+    for audio, labels in dataset.take(3):
+        assert audio.shape == (6, 16000)
+        owners = np.stack([labels[n].numpy() >= 0 for n in names])  # [tasks, batch]
+        assert (owners.sum(axis=0) == 1).all()  # each example belongs to exactly one task
+        assert (owners.sum(axis=1) == 2).all()  # 2 examples of each task per batch
+
+
+def test_input_context_shards_and_splits_the_batch(mocked):
+    context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=2)
+    audio, _ = next(iter(pipeline.train_dataset("emotion", 8, input_context=context, shuffle_buffer=4)))
+    assert audio.shape == (4, 16000)  # per-replica batch
