@@ -33,6 +33,7 @@ setup(
         "tensorboard>=2.16",
         "importlib_resources>=5",  # tfds 4.9.10 needs it to prepare datasets but does not declare it
     ],
+    entry_points={"console_scripts": ["leaf_tf = leaf_tf.plot:main"]},
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3", "scipy>=1.10", "matplotlib>=3.7", "dill"],
         "plots": ["matplotlib>=3.7"],

@@ -15,7 +15,8 @@ What a run does, top to bottom:
    frontend's learnt parameters included), an atomic `BackupAndRestore`
    (a run killed at any moment, SIGKILL included, resumes from its last
    completed epoch with the same step count), export of the best model by
-   validation accuracy (`best.keras`), and `TerminateOnNaN` with a clear error;
+   validation accuracy (`best.keras`), `TerminateOnNaN` with a clear error,
+   and a plot of the frontend's filters in TensorBoard every N steps;
 5. saves `final.keras` and `run.json` (tasks, frontend, encoder, parameter
    counts, steps).
 
@@ -141,7 +142,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
                 continue
             self.model._initial_epoch = epoch
             self._current_epoch = epoch
-            logging.info("Restored %s: resuming at epoch %d, step %d.", path, epoch, int(self.model.optimizer.iterations))
+            logging.info("Restored %s: resuming at epoch %d, step %d.", path, epoch, int(self.model.optimizer.iterations.numpy()))
             return
 
     def on_epoch_end(self, epoch, logs=None):
@@ -158,7 +159,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         final = backup_dir / f"epoch-{self._current_epoch}"
         scratch = pathlib.Path(tempfile.mkdtemp(dir=backup_dir, prefix=f".epoch-{self._current_epoch}-"))
         self.model.save_weights(scratch / "model.weights.h5")
-        state = {"epoch": self._current_epoch, "step": int(self.model.optimizer.iterations)}
+        state = {"epoch": self._current_epoch, "step": int(self.model.optimizer.iterations.numpy())}
         (scratch / "state.json").write_text(json.dumps(state))
         if final.exists():  # a re-run of this epoch: replace it
             shutil.rmtree(final)
@@ -210,14 +211,16 @@ class TerminateOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
-            self.failed_at = int(self.model.optimizer.iterations)
+            self.failed_at = int(self.model.optimizer.iterations.numpy())
             self.model.stop_training = True
 
     def error(self, backup_dir) -> TrainingError:
+        epochs = AtomicBackupAndRestore.completed_epochs(backup_dir)
+        kept = (f"The last finite state (epoch {epochs[0]}) is kept in {backup_dir}." if epochs
+                else "No backup had been written yet.")
         return TrainingError(
-            f"The training loss became NaN or infinite at step {self.failed_at}. The last finite state is kept in "
-            f"{backup_dir} (re-running resumes from it); lower the learning rate (train.learning_rate), enable "
-            "loudness normalisation, or check the data for NaN audio."
+            f"The training loss became NaN or infinite at step {self.failed_at}. {kept} Lower the learning rate "
+            "(train.learning_rate), enable loudness normalisation, or check the data for NaN audio."
         )
 
 
@@ -300,6 +303,7 @@ def train(
     mixed_precision: str | None = None,
     validation_clips: int | None = 500,
     histogram_freq: int = 1,
+    filter_plot_every_n_steps: int = 1000,
     seed: int = 0,
     verbose: int | str = "auto",
 ) -> dict:
@@ -323,16 +327,19 @@ def train(
       validation_clips: validate on the first N clips of each task's
         validation split (None: all).
       histogram_freq: epochs between weight histograms in TensorBoard (0: none).
+      filter_plot_every_n_steps: steps between plots of the frontend's filters,
+        pooling and PCEN in TensorBoard (0: none; needs matplotlib).
       seed: seed of weight initialisation, shuffling and crops.
       verbose: Keras progress-bar verbosity.
     """
     workdir = check_workdir(workdir)
+    # Before any TensorFlow op: MultiWorkerMirroredStrategy must configure collectives at start-up.
+    distribution = make_strategy(strategy, tpu)
     task_list = [get_task(t) for t in ([tasks] if isinstance(tasks, str) else tasks)]
     for task in task_list:  # fail early, before anything is built, if a dataset is missing
         load_split(task, "train", data_dir)
     if steps < 1 or steps_per_epoch < 1:
         raise ValueError(f"steps and steps_per_epoch must be positive, got {steps} and {steps_per_epoch}.")
-    distribution = make_strategy(strategy, tpu)
     replicas = distribution.num_replicas_in_sync
     if batch_size % replicas:
         raise ValueError(
@@ -378,6 +385,10 @@ def train(
         nan_guard,
         keras.callbacks.TensorBoard(workdir / "tensorboard", histogram_freq=histogram_freq, write_graph=False),
     ]
+    if filter_plot_every_n_steps > 0:
+        from leaf_tf.plot import FilterPlotCallback
+
+        callbacks.append(FilterPlotCallback(workdir / "tensorboard" / "train", every_n_steps=filter_plot_every_n_steps))
     if len(task_list) > 1:
         callbacks.append(MeanValidationAccuracy([t.name for t in task_list]))
     monitor = "val_auc" if task_list[0].multi_label and len(task_list) == 1 else "val_accuracy"
@@ -389,7 +400,8 @@ def train(
     if nan_guard.failed_at is not None:
         raise nan_guard.error(backup_dir)
     atomic_save_model(model, workdir / "final.keras")
-    summary = _run_summary(model, task_list, strategy, replicas, mixed_precision, time.time() - start,
+    summary = _run_summary(model, task_list, int(model.optimizer.iterations.numpy()), strategy, replicas,
+                           mixed_precision, time.time() - start,
                            history.history, window_s, normalize_loudness)
     atomic_write_text(workdir / "run.json", json.dumps(summary, indent=2))
     return summary
@@ -403,7 +415,7 @@ def _frontend_key(frontend) -> str:
     return type(frontend).__name__
 
 
-def _run_summary(model, tasks, strategy, replicas, mixed_precision, seconds, history, window_s,
+def _run_summary(model, tasks, steps, strategy, replicas, mixed_precision, seconds, history, window_s,
                  normalize_loudness) -> dict:
     return {
         "tasks": [task.name for task in tasks],
@@ -412,7 +424,7 @@ def _run_summary(model, tasks, strategy, replicas, mixed_precision, seconds, his
         "window_s": window_s,
         "normalize_loudness": normalize_loudness,
         "parameters": models.describe(model),
-        "steps": int(model.optimizer.iterations),
+        "steps": steps,
         "strategy": strategy,
         "replicas": replicas,
         "mixed_precision": mixed_precision,
@@ -445,7 +457,7 @@ def custom_training_loop(workdir, data_dir, tasks, strategy, *, batch_size, step
     manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=2)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
-    start_step = int(optimizer.iterations)
+    start_step = int(optimizer.iterations.numpy())
 
     def dataset_fn(input_context):
         if len(tasks) == 1:
@@ -482,7 +494,7 @@ def custom_training_loop(workdir, data_dir, tasks, strategy, *, batch_size, step
     step = start_step
     while step < steps:
         loss = float(train_step(iterator))
-        step = int(optimizer.iterations)
+        step = int(optimizer.iterations.numpy())
         if not np.isfinite(loss):
             raise TrainingError(
                 f"The training loss became NaN or infinite at step {step}; the last finite checkpoint is in "
@@ -495,7 +507,7 @@ def custom_training_loop(workdir, data_dir, tasks, strategy, *, batch_size, step
             if writer is not None:
                 with writer.as_default():
                     tf.summary.scalar("epoch_loss", float(np.mean(loss_history[-steps_per_epoch:])), step=step)
-    summary = _run_summary(model, tasks, "multi_worker", strategy.num_replicas_in_sync, None, time.time() - start,
+    summary = _run_summary(model, tasks, step, "multi_worker", strategy.num_replicas_in_sync, None, time.time() - start,
                            {"loss": loss_history}, window_s, normalize_loudness)
     if chief:
         atomic_save_model(model, workdir / "final.keras")

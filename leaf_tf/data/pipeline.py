@@ -127,7 +127,8 @@ def train_windows(
     dataset = decoded_examples(task, split or task.train_split, data_dir, True, seed, input_context)
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).enumerate()
+    # The stream is endless (repeat before shuffle), so every iterator of it is the same deterministic stream.
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False).enumerate()
 
     def crop(index, example):
         audio = random_window(example["audio"], window, tf.stack([tf.constant(seed, tf.int64), index]))

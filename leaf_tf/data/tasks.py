@@ -151,11 +151,20 @@ def load_split(task: Task | str, split: str, data_dir=None, shuffle_files: bool 
         importlib.import_module(task.imports)
     if task.prepare is not None:
         task.prepare(data_dir)
-    read_config = tfds.ReadConfig(input_context=input_context, shuffle_seed=seed)
     tfds_split, bucket = (task.hash_splits[split][0], task.hash_splits[split][1:]) if task.hash_splits else (task.splits[split], None)
+
+    def load(context):
+        return tfds.load(task.tfds_name, split=tfds_split, data_dir=data_dir, shuffle_files=shuffle_files,
+                         read_config=tfds.ReadConfig(input_context=context, shuffle_seed=seed), download=False)
+
     try:
-        dataset = tfds.load(task.tfds_name, split=tfds_split, data_dir=data_dir, shuffle_files=shuffle_files,
-                            read_config=read_config, download=False)
+        try:
+            dataset = load(input_context)
+        except ValueError:
+            if input_context is None or input_context.num_input_pipelines == 1:
+                raise
+            # Fewer files than input pipelines: every pipeline reads all files and keeps its share of examples.
+            dataset = load(None).shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError):
         raise DatasetNotPreparedError(_missing_message(task, data_dir)) from None
     except ModuleNotFoundError as error:  # a TFDS builder's optional dependency

@@ -1,0 +1,211 @@
+"""train.py / eval.py as users run them: resumption after SIGKILL, strategies, one-line errors.
+
+These tests start Python subprocesses (a killed run, logical devices, two
+workers), so they are slower than the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import h5py
+import pytest
+
+from tests.training.conftest import subprocess_env
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TINY = ["configured_encoder.encoder = @ConvNet()", "ConvNet.filters = (8, 16)", "ConvNet.dropout = 0.0", "N_FILTERS = 16"]
+
+
+def _train_command(workdir, data_dir, bindings=(), configs=("configs/frontends/mel.gin",)):
+    command = [sys.executable, str(ROOT / "train.py"), f"--workdir={workdir}", f"--data_dir={data_dir}"]
+    command += [f"--gin_config={c}" for c in configs]
+    command += [f"--gin_bindings={b}" for b in [*TINY, *bindings]]
+    return command
+
+
+def _backups(workdir) -> list[pathlib.Path]:
+    backup = pathlib.Path(workdir) / "backup"
+    return sorted(backup.glob("epoch-*"), key=lambda p: int(p.name.split("-")[1])) if backup.exists() else []
+
+
+def _assert_backup_complete(path: pathlib.Path) -> int:
+    state = json.loads((path / "state.json").read_text())
+    with h5py.File(path / "model.weights.h5", "r") as weights:
+        assert "optimizer" in weights and "vars" in weights  # weights and optimizer state, fully written
+    return state["step"]
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_reaches_the_same_final_step(data_dir, tmp_path):
+    bindings = ['train.tasks = "synthetic_event"', "train.batch_size = 4", "train.steps = 40",
+                "train.steps_per_epoch = 4", "train.validation_clips = 4", "train.verbose = 0"]
+    command = _train_command(tmp_path, data_dir, bindings)
+    process = subprocess.Popen(command, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    while len(_backups(tmp_path)) < 2 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed: " + process.stderr.read().decode()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    survivors = _backups(tmp_path)
+    assert len(survivors) >= 2
+    steps_before = [_assert_backup_complete(path) for path in survivors]  # nothing half-written counts
+    assert steps_before == sorted(steps_before) and steps_before[-1] % 4 == 0
+    resumed_from = int(survivors[-1].name.split("-")[1])
+
+    finished = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["steps"] == 40
+    assert len(run["history"]["loss"]) == 10 - resumed_from  # resumed, not restarted
+    for path in _backups(tmp_path):
+        _assert_backup_complete(path)
+    assert not list((tmp_path / "backup").glob(".epoch-*"))  # no scratch left behind
+
+
+MIRRORED_CHECK = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import gin, keras
+from leaf_tf import training
+data_dir, workdir = sys.argv[1], sys.argv[2]
+bindings = {bindings}
+histories = {{}}
+for strategy in ("default", "mirrored"):
+    gin.clear_config()
+    gin.parse_config_files_and_bindings(["configs/frontends/leaf.gin"], bindings)
+    summary = training.train(f"{{workdir}}/{{strategy}}", data_dir, tasks="synthetic_scene", batch_size=8, steps=12,
+                             steps_per_epoch=4, learning_rate=1e-3, validation_clips=6, strategy=strategy, verbose=0)
+    histories[strategy] = summary["history"]["loss"], summary["replicas"]
+try:
+    training.train(f"{{workdir}}/odd", data_dir, tasks="synthetic_scene", batch_size=7, steps=2, strategy="mirrored")
+except ValueError as error:
+    histories["odd"] = str(error)
+print(json.dumps(histories))
+"""
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_on_two_logical_cpus_matches_the_default_strategy(data_dir, tmp_path):
+    # No batch statistics or dropout: replicas then compute exactly the global batch's gradient.
+    bindings = [*TINY, "ConvNet.batch_norm = False"]
+    script = MIRRORED_CHECK.format(bindings=bindings)
+    result = subprocess.run([sys.executable, "-c", script, data_dir, str(tmp_path)], cwd=ROOT, env=subprocess_env(),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    histories = json.loads(result.stdout.strip().splitlines()[-1])
+    (default, one), (mirrored, two) = histories["default"], histories["mirrored"]
+    assert (one, two) == (1, 2)
+    assert mirrored == pytest.approx(default, rel=1e-4), (default, mirrored)
+    assert "batch_size=7 is not divisible by the 2 replicas" in histories["odd"]
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_two_worker_multi_worker_mirrored_run_completes(data_dir, tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    bindings = ['train.tasks = "synthetic_scene"', "train.batch_size = 8", "train.steps = 6",
+                "train.steps_per_epoch = 3", 'train.strategy = "multi_worker"']
+    processes = []
+    for index in range(2):
+        env = subprocess_env()
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(_train_command(tmp_path, data_dir, bindings), env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for process, (_, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["strategy"] == "multi_worker" and run["replicas"] == 2 and run["steps"] == 6
+    assert (tmp_path / "final.keras").exists() and list((tmp_path / "checkpoints").glob("ckpt-6*"))
+
+
+def _run_cli(arguments, cwd=ROOT):
+    return subprocess.run([sys.executable, *arguments], cwd=cwd, env=subprocess_env(), capture_output=True, text=True,
+                          timeout=300)
+
+
+def _one_line_error(result, program, fragment):
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith(f"{program}: error: ") and fragment in lines[-1], lines[-3:]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def used_workdir(tmp_path):
+    """A workdir that already holds files: failed commands must leave them alone."""
+    workdir = tmp_path / "run"
+    (workdir / "backup" / "epoch-3").mkdir(parents=True)
+    (workdir / "backup" / "epoch-3" / "state.json").write_text('{"epoch": 3, "step": 30}')
+    (workdir / "config.gin").write_text("# from an earlier run\n")
+    yield workdir
+    assert (workdir / "config.gin").read_text() == "# from an earlier run\n"
+    assert (workdir / "backup" / "epoch-3" / "state.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case, fragment",
+    [
+        ("unknown_binding", "No configurable matching 'Leafy'"),
+        ("missing_gin_file", "gin config file not found: configs/no_such_file.gin"),
+        ("dataset_not_prepared", "'crema_d', which is not prepared in"),
+        ("batch_size", "steps and steps_per_epoch must be positive"),
+    ],
+)
+def test_train_errors_are_one_line_and_keep_the_workdir(case, fragment, used_workdir, tmp_path):
+    bindings = ['train.tasks = "synthetic_event"']
+    configs = ["configs/frontends/mel.gin"]
+    data_dir = tmp_path / "empty_data_dir"
+    if case == "unknown_binding":
+        bindings.append("Leafy.n_filters = 3")
+    elif case == "missing_gin_file":
+        configs.append("configs/no_such_file.gin")
+    elif case == "dataset_not_prepared":
+        bindings = ['train.tasks = "emotion"']
+    elif case == "batch_size":
+        bindings.append("train.steps = 0")
+        data_dir = tmp_path / "data"
+    result = _run_cli(_train_command(used_workdir, data_dir, bindings, configs)[1:])
+    _one_line_error(result, "train.py", fragment)
+
+
+@pytest.mark.slow
+def test_unwritable_workdir_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    result = _run_cli(_train_command(blocker / "run", tmp_path, ['train.tasks = "synthetic_event"'])[1:])
+    _one_line_error(result, "train.py", "is not writable")
+    assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.slow
+def test_eval_errors(tmp_path):
+    _one_line_error(_run_cli(["eval.py", f"--workdir={tmp_path / 'missing'}"]), "eval.py", "does not exist")
+    _one_line_error(_run_cli(["eval.py", f"--workdir={tmp_path}"]), "eval.py", "has no run.json: train first")
+
+
+def test_report_error_names_the_missing_results(tmp_path):
+    result = _run_cli(["-m", "leaf_tf.report", str(tmp_path)])
+    assert result.returncode != 0 and "has no results.json: run eval.py" in result.stderr
+
+

@@ -1,0 +1,84 @@
+"""Training runs end to end on the embedded synthetic data (tiny models)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import gin
+import numpy as np
+import pytest
+
+from leaf_tf import evaluation, report, training
+from leaf_tf.frontends import FRONTENDS
+
+TINY = [
+    "configured_encoder.encoder = @ConvNet()",
+    "ConvNet.filters = (8, 16)",
+    "ConvNet.dropout = 0.0",
+    "N_FILTERS = 16",
+]
+
+
+def _configure(frontend: str, extra=()):
+    gin.parse_config_files_and_bindings([f"configs/frontends/{frontend}.gin"], [*TINY, *extra])
+
+
+@pytest.mark.parametrize("frontend", list(FRONTENDS))
+def test_twenty_steps_for_every_frontend_reduce_the_loss(frontend, data_dir, tmp_path):
+    _configure(frontend)
+    summary = training.train(str(tmp_path), data_dir, tasks="synthetic_scene", batch_size=8, steps=20,
+                             steps_per_epoch=10, learning_rate=3e-3, validation_clips=12, verbose=0)
+    losses = summary["history"]["loss"]
+    assert summary["steps"] == 20 and len(losses) == 2
+    assert np.isfinite(losses).all() and losses[1] < losses[0], losses
+    for name in ("config.gin", "operative_config.gin", "final.keras", "best.keras", "run.json"):
+        assert (tmp_path / name).exists(), name
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["epoch-1", "epoch-2"]
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["frontend"] == frontend and run["tasks"] == ["synthetic_scene"]
+
+
+def test_multitask_run_with_three_tasks_then_eval_and_report(data_dir, tmp_path):
+    _configure("mel")
+    names = ["synthetic_pitch", "synthetic_scene", "synthetic_event"]
+    summary = training.train(str(tmp_path), data_dir, tasks=names, batch_size=9, steps=20, steps_per_epoch=10,
+                             learning_rate=3e-3, validation_clips=6, verbose=0)
+    assert summary["tasks"] == names
+    history = summary["history"]
+    assert all(f"val_{n}_accuracy" in history for n in names) and "val_accuracy" in history
+    results = evaluation.evaluate(tmp_path, data_dir, max_clips=20)
+    assert set(results["tasks"]) == set(names)
+    for result in results["tasks"].values():
+        assert result["count"] == 20 and 0 <= result["low"] <= result["accuracy"] <= result["high"] <= 1
+    table = report.make_report([tmp_path])
+    assert table.splitlines()[0] == "| task | mel |" and "| average |" in table
+    assert (tmp_path / "results.json").exists()
+
+
+def test_mixed_precision_keeps_the_frontend_float32(data_dir, tmp_path):
+    _configure("leaf")
+    summary = training.train(str(tmp_path), data_dir, tasks="synthetic_event", batch_size=4, steps=4,
+                             steps_per_epoch=2, learning_rate=1e-3, validation_clips=4, verbose=0,
+                             mixed_precision="mixed_float16")
+    assert summary["mixed_precision"] == "mixed_float16" and np.isfinite(summary["history"]["loss"]).all()
+
+
+def test_a_finished_run_resumes_to_nothing_and_keeps_its_files(data_dir, tmp_path):
+    _configure("mel")
+    arguments = dict(tasks="synthetic_event", batch_size=4, steps=6, steps_per_epoch=3, validation_clips=4, verbose=0)
+    training.train(str(tmp_path), data_dir, **arguments)
+    final = (tmp_path / "final.keras").read_bytes()
+    again = training.train(str(tmp_path), data_dir, **arguments)
+    assert again["steps"] == 6 and again["history"] == {}  # nothing left to do
+    assert (tmp_path / "backup" / "epoch-2" / "state.json").exists()
+    assert len(final) > 0
+
+
+def test_nan_loss_stops_with_a_clear_error_and_saves_no_nan_state(data_dir, tmp_path):
+    _configure("mel")
+    with pytest.raises(training.TrainingError, match=r"NaN or infinite at step \d+\. No backup.*Lower the learning rate"):
+        training.train(str(tmp_path), data_dir, tasks="synthetic_event", batch_size=4, steps=4, steps_per_epoch=2,
+                       validation_clips=4, verbose=0, learning_rate=1e30)  # weights overflow within 2 steps
+    assert list(pathlib.Path(tmp_path, "backup").glob("epoch-*")) == []
+    assert not (tmp_path / "final.keras").exists()
