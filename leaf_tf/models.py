@@ -22,7 +22,42 @@ from leaf_tf import frontends as frontends_lib
 from leaf_tf.metrics import MaskedSparseCategoricalAccuracy
 from leaf_tf.registry import register
 
-_POOLINGS = {"max": keras.layers.GlobalMaxPooling2D, "avg": keras.layers.GlobalAveragePooling2D}
+
+@register()
+class TimePooling(keras.layers.Layer):
+    """Pools a `[batch, time, freq, channels]` map over time only, keeping frequency: `[batch, freq * channels]`.
+
+    Global pooling over both axes (the reference) makes the classifier blind to
+    absolute frequency, which tasks such as pitch need; pooling over time alone
+    keeps it. Needs a static frequency size.
+
+    Args:
+      mode: "max" or "avg" over time.
+    """
+
+    def __init__(self, mode: str = "max", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("max", "avg"):
+            raise ValueError(f"TimePooling mode must be 'max' or 'avg', got {mode!r}.")
+        self.mode = mode
+
+    def call(self, inputs):
+        pooled = keras.ops.max(inputs, axis=1) if self.mode == "max" else keras.ops.mean(inputs, axis=1)
+        return keras.ops.reshape(pooled, (-1, pooled.shape[1] * pooled.shape[2]))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2] * input_shape[3])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mode": self.mode}
+
+
+_POOLINGS = {
+    "max": keras.layers.GlobalMaxPooling2D,
+    "avg": keras.layers.GlobalAveragePooling2D,
+    "max_time": lambda name: TimePooling("max", name=name),
+    "avg_time": lambda name: TimePooling("avg", name=name),
+}
 
 # Label value marking "this example does not belong to this task" in multi-task batches.
 IGNORED_LABEL = -1
@@ -53,8 +88,10 @@ class _Classifier(keras.Model):
       encoder: an encoder (`[B, frames, channels, 1]` -> feature map or
         embedding), a short name (`"efficientnet_b0"`, `"cnn14"`, `"pann"`,
         `"convnet"`), or None (pool the representation directly).
-      pooling: global pooling of a 4-D feature map: "max" (the reference) or
-        "avg". Encoders that output an embedding (`CNN14`) are not pooled.
+      pooling: pooling of a 4-D feature map: "max" or "avg" over time and
+        frequency (global, the reference's "max"), or "max_time" / "avg_time"
+        over time only, keeping frequency (`TimePooling`). Encoders that output
+        an embedding (`CNN14`) are not pooled.
     """
 
     def __init__(self, frontend=None, encoder=None, pooling: str = "max", **kwargs):
@@ -64,7 +101,7 @@ class _Classifier(keras.Model):
         self.frontend = _as_frontend(frontend)
         self.encoder = _as_encoder(encoder)
         self.pooling = pooling
-        self._pool = _POOLINGS[pooling](name=f"global_{pooling}_pooling")
+        self._pool = _POOLINGS[pooling](name=f"{pooling}_pooling")
         self._min_frames, min_channels = encoders_lib.min_input_size(self.encoder)
         channels = getattr(self.frontend, "n_channels", None)
         if channels is not None and channels < min_channels:

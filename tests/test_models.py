@@ -67,6 +67,20 @@ def test_pooling_is_configurable_and_validated():
         AudioClassifier(3, "mel", "convnet", pooling="median")
 
 
+def test_time_pooling_keeps_frequency_position():
+    from leaf_tf.models import TimePooling
+
+    low, high = np.zeros((1, 5, 4, 2), np.float32), np.zeros((1, 5, 4, 2), np.float32)
+    low[0, 2, 0, :], high[0, 2, 3, :] = 1.0, 1.0  # the same event at two frequencies
+    pooled = TimePooling("max")(np.concatenate([low, high]))
+    assert pooled.shape == (2, 8) and not np.array_equal(pooled[0], pooled[1])
+    flat = keras.layers.GlobalMaxPooling2D()(np.concatenate([low, high]))
+    np.testing.assert_array_equal(flat[0], flat[1])  # global pooling cannot tell them apart
+    model = AudioClassifier(3, "mel", _tiny_encoder("convnet"), pooling="avg_time")
+    assert model(ONE_SECOND).shape == (2, 3)
+    assert TimePooling.from_config(TimePooling("avg").get_config()).mode == "avg"
+
+
 def test_multi_label_mode():
     model = AudioClassifier(6, "mel", _tiny_encoder("pann"), multi_label=True)
     assert isinstance(model.default_loss(), keras.losses.BinaryCrossentropy)

@@ -7,19 +7,29 @@ from keras import layers
 
 from leaf_tf.registry import register
 
+_NORMALIZATIONS = {
+    "batch": layers.BatchNormalization,
+    # Over frequency and channels, per example and frame (no batch statistics).
+    "layer": lambda dtype: layers.LayerNormalization(axis=(-2, -1), dtype=dtype),
+    None: None,
+}
+
 
 @register()
 class ConvBlock(keras.layers.Layer):
-    """Conv2D [3, 1] -> activation -> BN -> [dropout] -> Conv2D [1, 3] -> activation -> BN -> [dropout] -> [max pool 2x2].
+    """Conv2D [3, 1] -> activation -> norm -> [dropout] -> Conv2D [1, 3] -> activation -> norm -> [dropout] -> [max pool 2x2].
 
-    As in the reference, the activation comes before batch normalisation, the
-    convolutions have biases and "same" padding, and the max pooling is 2x2
-    "valid".
+    As in the reference, the activation comes before the normalisation (batch
+    normalisation by default), the convolutions have biases and "same" padding,
+    and the max pooling is 2x2 "valid".
 
     Args:
       num_filters: output channels.
       activation: Keras activation name.
-      batch_norm: use batch normalisation after each activation.
+      normalization: "batch" (the reference), "layer" (layer normalisation
+        over frequency and channels of each frame: no batch statistics, so no
+        train/inference difference; robust to the heavy tails of PCEN features
+        in short runs) or None.
       dropout: dropout rate after each normalisation (0 for none).
       max_pooling: end with 2x2 max pooling.
     """
@@ -28,15 +38,17 @@ class ConvBlock(keras.layers.Layer):
         self,
         num_filters: int,
         activation: str = "relu",
-        batch_norm: bool = True,
+        normalization: str | None = "batch",
         dropout: float = 0.0,
         max_pooling: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if normalization not in _NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {list(_NORMALIZATIONS)}, got {normalization!r}.")
         self.num_filters = num_filters
         self.activation = activation
-        self.batch_norm = batch_norm
+        self.normalization = normalization
         self.dropout = dropout
         self.max_pooling = bool(max_pooling)
         policy = self.dtype_policy.name
@@ -46,8 +58,8 @@ class ConvBlock(keras.layers.Layer):
                 layers.Conv2D(num_filters, kernel, padding="same", dtype=policy),
                 layers.Activation(activation, dtype=policy),
             ]
-            if batch_norm:
-                self.stack.append(layers.BatchNormalization(dtype=policy))
+            if normalization is not None:
+                self.stack.append(_NORMALIZATIONS[normalization](dtype=policy))
             if dropout > 0:
                 self.stack.append(layers.Dropout(dropout, dtype=policy))
         if self.max_pooling:
@@ -76,7 +88,7 @@ class ConvBlock(keras.layers.Layer):
             **super().get_config(),
             "num_filters": self.num_filters,
             "activation": self.activation,
-            "batch_norm": self.batch_norm,
+            "normalization": self.normalization,
             "dropout": self.dropout,
             "max_pooling": self.max_pooling,
         }
@@ -95,7 +107,7 @@ class ConvNet(keras.layers.Layer):
     Args:
       filters: output channels of each block.
       activation: Keras activation name.
-      batch_norm: batch normalisation in each block.
+      normalization: "batch" (the reference), "layer" or None (see `ConvBlock`).
       dropout: dropout rate in each block.
     """
 
@@ -103,7 +115,7 @@ class ConvNet(keras.layers.Layer):
         self,
         filters=(64, 128, 256, 256, 512, 512),
         activation: str = "relu",
-        batch_norm: bool = True,
+        normalization: str | None = "batch",
         dropout: float = 0.1,
         name: str = "convnet",
         **kwargs,
@@ -111,10 +123,10 @@ class ConvNet(keras.layers.Layer):
         super().__init__(name=name, **kwargs)
         self.filters = tuple(filters)
         self.activation = activation
-        self.batch_norm = batch_norm
+        self.normalization = normalization
         self.dropout = dropout
         self.blocks = [
-            ConvBlock(width, activation, batch_norm, dropout, max_pooling=(not i or i % 2), dtype=self.dtype_policy.name)
+            ConvBlock(width, activation, normalization, dropout, max_pooling=(not i or i % 2), dtype=self.dtype_policy.name)
             for i, width in enumerate(self.filters)
         ]
 
@@ -146,6 +158,6 @@ class ConvNet(keras.layers.Layer):
             **super().get_config(),
             "filters": self.filters,
             "activation": self.activation,
-            "batch_norm": self.batch_norm,
+            "normalization": self.normalization,
             "dropout": self.dropout,
         }

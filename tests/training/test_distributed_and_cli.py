@@ -97,7 +97,7 @@ print(json.dumps(histories))
 @pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus_matches_the_default_strategy(data_dir, tmp_path):
     # No batch statistics or dropout: replicas then compute exactly the global batch's gradient.
-    bindings = [*TINY, "ConvNet.batch_norm = False"]
+    bindings = [*TINY, "ConvNet.normalization = None"]
     script = MIRRORED_CHECK.format(bindings=bindings)
     result = subprocess.run([sys.executable, "-c", script, data_dir, str(tmp_path)], cwd=ROOT, env=subprocess_env(),
                             capture_output=True, text=True, timeout=600)
