@@ -11,6 +11,8 @@ _NORMALIZATIONS = {
     "batch": layers.BatchNormalization,
     # Over frequency and channels, per example and frame (no batch statistics).
     "layer": lambda dtype: layers.LayerNormalization(axis=(-2, -1), dtype=dtype),
+    # Over time, frequency and groups of 8 channels, per example (no batch statistics).
+    "group": lambda dtype: layers.GroupNormalization(groups=8, dtype=dtype),
     None: None,
 }
 
