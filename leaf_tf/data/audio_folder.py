@@ -181,6 +181,11 @@ class AudioFolder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         self._original_state = dict(root_dir=root_dir, data_dir=data_dir, sample_rate=sample_rate)
 
     @property
+    def split_names(self) -> list[str]:
+        """The splits found under the root (folder or CSV names)."""
+        return sorted(self._entries)
+
+    @property
     def class_names(self) -> list[str]:
         """The labels, sorted; a label's position is its class index."""
         return list(self._class_names)

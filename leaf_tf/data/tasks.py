@@ -18,6 +18,7 @@ import dataclasses
 import importlib
 from collections.abc import Callable
 
+import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -56,6 +57,8 @@ class Task:
       how_to_get: how to prepare the dataset (shown when it is missing).
       prepare: for generated data (no download): `prepare(data_dir)` builds it
         when missing.
+      builder_fn: for datasets that are not registered TFDS names (audio
+        folders): `builder_fn(data_dir)` returns the (prepared) builder.
     """
 
     name: str
@@ -73,6 +76,7 @@ class Task:
     notes: str = ""
     how_to_get: str = ""
     prepare: Callable | None = None
+    builder_fn: Callable | None = None
 
     @property
     def train_split(self) -> str:
@@ -154,8 +158,12 @@ def load_split(task: Task | str, split: str, data_dir=None, shuffle_files: bool 
     tfds_split, bucket = (task.hash_splits[split][0], task.hash_splits[split][1:]) if task.hash_splits else (task.splits[split], None)
 
     def load(context):
+        read_config = tfds.ReadConfig(input_context=context, shuffle_seed=seed)
+        if task.builder_fn is not None:
+            return task.builder_fn(data_dir).as_dataset(split=tfds_split, shuffle_files=shuffle_files,
+                                                        read_config=read_config)
         return tfds.load(task.tfds_name, split=tfds_split, data_dir=data_dir, shuffle_files=shuffle_files,
-                         read_config=tfds.ReadConfig(input_context=context, shuffle_seed=seed), download=False)
+                         read_config=read_config, download=False)
 
     try:
         try:
@@ -187,6 +195,52 @@ def load_split(task: Task | str, split: str, data_dir=None, shuffle_files: bool 
 def _in_bucket(key: tf.Tensor, lo: int, hi: int) -> tf.Tensor:
     bucket = tf.strings.to_hash_bucket_fast(key, 10)
     return (bucket >= lo) & (bucket < hi)
+
+
+# ------------------------------------------------------------------ your own audio
+
+
+@gin.configurable
+def audio_folder_task(root: str, name: str = "audio_folder", splits=None, sample_rate: int = 16000) -> str:
+    """Registers `root` (see `leaf_tf.data.audio_folder`) as a task and returns its name.
+
+    For gin: `train.tasks = @audio_folder_task()` with
+    `audio_folder_task.root = "/data/my_sounds"`. The folder is decoded once
+    into the TFDS data_dir on first use. `splits` maps our split names to the
+    folder's (default: the folder's `train`, `validation` and `test`; without a
+    `validation` split, the last 10% of `train` validates; without a `test`
+    split, the validation split is also the test split).
+    """
+    from leaf_tf.data.audio_folder import AudioFolder
+
+    builders = {}
+
+    def builder_fn(data_dir):
+        key = str(data_dir)
+        if key not in builders:
+            builder = AudioFolder(root, data_dir=data_dir, sample_rate=sample_rate)
+            builder.download_and_prepare()
+            builders[key] = builder
+        return builders[key]
+
+    probe = AudioFolder(root, sample_rate=sample_rate)
+    available = set(probe.split_names)
+    if "train" not in available:
+        raise ValueError(f"Audio folder {root} has no train split; it has {sorted(available)}.")
+    if splits is None:
+        held_out = "validation" in available
+        splits = {
+            "train": "train" if held_out else "train[:90%]",
+            "validation": "validation" if held_out else "train[90%:]",
+        }
+        splits["test"] = "test" if "test" in available else splits["validation"]
+    register_task(Task(
+        name=name, tfds_name=f"audio_folder:{root}", num_classes=len(probe.class_names),
+        multi_label=probe.multi_label, sample_rate=sample_rate, splits=dict(splits),
+        paper_task=f"(your data) {root}", notes=f"Audio folder {root}: classes {probe.class_names}.",
+        builder_fn=builder_fn,
+    ))
+    return name
 
 
 # ------------------------------------------------------------------ the embedded synthetic tasks

@@ -154,3 +154,33 @@ def test_input_context_shards_and_splits_the_batch(mocked):
     context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=2)
     audio, _ = next(iter(pipeline.train_dataset("emotion", 8, input_context=context, shuffle_buffer=4)))
     assert audio.shape == (4, 16000)  # per-replica batch
+
+
+def test_audio_folder_task_trains_through_the_same_pipeline(tmp_path):
+    import gin
+    import soundfile
+
+    import leaf_tf.training  # noqa: F401 (registers `train`)
+
+    rng = np.random.default_rng(0)
+    for split, count in [("train", 10), ("test", 2)]:
+        for label, freq in [("high", 2000.0), ("low", 300.0)]:
+            folder = tmp_path / "sounds" / split / label
+            folder.mkdir(parents=True)
+            for i in range(count):
+                t = np.arange(int(16000 * rng.uniform(0.5, 1.5))) / 16000
+                soundfile.write(folder / f"{i}.wav", 0.3 * np.sin(2 * np.pi * freq * t), 16000)
+    gin.clear_config()
+    gin.parse_config_files_and_bindings(
+        ["configs/tasks/audio_folder.gin"], [f'audio_folder_task.root = "{tmp_path / "sounds"}"', 'audio_folder_task.name = "my_sounds"']
+    )
+    try:
+        name = gin.query_parameter("train.tasks").scoped_configurable_fn()
+    finally:
+        gin.clear_config()
+    task = tasks.get_task(name)
+    assert name == "my_sounds" and task.num_classes == 2 and task.splits["validation"] == "train[90%:]"
+    audio, labels = next(iter(pipeline.train_dataset(task, 4, data_dir=tmp_path / "tfds", shuffle_buffer=8)))
+    assert audio.shape == (4, 16000) and set(labels.numpy()) <= {0, 1}
+    test_clips = list(pipeline.eval_dataset(task, 8, "test", data_dir=tmp_path / "tfds").unbatch())
+    assert len({int(w["clip"]) for w in test_clips}) == 4
