@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from leaf_tf.encoders.stack import LayerStack
 from leaf_tf.registry import register
 
 _NORMALIZATIONS = {
@@ -18,7 +19,7 @@ _NORMALIZATIONS = {
 
 
 @register()
-class ConvBlock(keras.layers.Layer):
+class ConvBlock(LayerStack):
     """Conv2D [3, 1] -> activation -> norm -> [dropout] -> Conv2D [1, 3] -> activation -> norm -> [dropout] -> [max pool 2x2].
 
     As in the reference, the activation comes before the normalisation (batch
@@ -54,7 +55,6 @@ class ConvBlock(keras.layers.Layer):
         self.dropout = dropout
         self.max_pooling = bool(max_pooling)
         policy = self.dtype_policy.name
-        self.stack = []
         for kernel in ((3, 1), (1, 3)):
             self.stack += [
                 layers.Conv2D(num_filters, kernel, padding="same", dtype=policy),
@@ -66,24 +66,6 @@ class ConvBlock(keras.layers.Layer):
                 self.stack.append(layers.Dropout(dropout, dtype=policy))
         if self.max_pooling:
             self.stack.append(layers.MaxPooling2D(dtype=policy))
-
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        for layer in self.stack:
-            layer.build(shape)
-            shape = tuple(layer.compute_output_shape(shape))
-
-    def call(self, inputs, training=None):
-        outputs = inputs
-        for layer in self.stack:
-            outputs = layer(outputs, training=training)
-        return outputs
-
-    def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        for layer in self.stack:
-            shape = tuple(layer.compute_output_shape(shape))
-        return shape
 
     def get_config(self) -> dict:
         return {

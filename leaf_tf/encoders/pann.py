@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from leaf_tf.encoders.stack import LayerStack
 from leaf_tf.registry import register
 
 _CNN14_WIDTHS = (64, 128, 256, 512, 1024, 2048)
 
 
 @register()
-class PANNConvBlock(keras.layers.Layer):
+class PANNConvBlock(LayerStack):
     """Two [3x3 conv (no bias) -> batch norm -> ReLU], then 2-D average pooling.
 
     Input `[batch, time, freq, c]`; output `[batch, time / p_t, freq / p_f, filters]`.
@@ -28,7 +29,6 @@ class PANNConvBlock(keras.layers.Layer):
         self.filters = filters
         self.pool_size = tuple(pool_size)
         self.pool_padding = pool_padding
-        self.stack = []
         for _ in range(2):
             self.stack += [
                 layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=self.dtype_policy.name),
@@ -38,24 +38,6 @@ class PANNConvBlock(keras.layers.Layer):
         self.stack.append(
             layers.AveragePooling2D(self.pool_size, self.pool_size, padding=pool_padding, dtype=self.dtype_policy.name)
         )
-
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        for layer in self.stack:
-            layer.build(shape)
-            shape = tuple(layer.compute_output_shape(shape))
-
-    def call(self, inputs, training=None):
-        outputs = inputs
-        for layer in self.stack:
-            outputs = layer(outputs, training=training)
-        return outputs
-
-    def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        for layer in self.stack:
-            shape = tuple(layer.compute_output_shape(shape))
-        return shape
 
     def get_config(self) -> dict:
         return {
