@@ -5,6 +5,42 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from leaf_tf import ops
+
+IMPLEMENTATIONS = ("auto", "direct", "chunked", "fft")
+
+
+def resolve_conv_implementation(implementation: str, inputs: tf.Tensor, strides: int = 1) -> str:
+    """The convolution formulation `implementation` selects for `inputs` `[B, T, 1]`.
+
+    "auto" picks "fft" (overlap-save, XLA-compiled) when the number of samples is
+    static, the stride is 1 and the input is float32, and "direct" otherwise:
+    measured on a 2-core CPU (80 filters of 401 taps), the FFT path is 2-3x
+    faster than `tf.nn.conv1d` forward + backward at 8 x 1 s and 3-10x at
+    1 x 10 s, and the direct convolution's gradient with respect to its input
+    is 20x slower still. The explicit choices are always honoured when
+    possible ("chunked" and "fft" need a static length and stride 1, and fall
+    back to "direct" otherwise).
+    """
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}.")
+    possible = strides == 1 and ops.static_length(inputs) is not None and inputs.dtype == tf.float32
+    if not possible or implementation == "direct":
+        return "direct"
+    if implementation == "auto":
+        return "fft"
+    return implementation
+
+
+def conv1d(inputs: tf.Tensor, kernel: tf.Tensor, strides: int, padding: str, implementation: str) -> tf.Tensor:
+    """`tf.nn.conv1d(inputs, kernel, strides, padding)` by the formulation `implementation` selects."""
+    implementation = resolve_conv_implementation(implementation, inputs, strides)
+    if implementation == "chunked":
+        return ops.chunked_conv1d(inputs, kernel, padding)
+    if implementation == "fft":
+        return ops.jit_fft_conv1d(inputs, kernel, padding)
+    return tf.nn.conv1d(inputs, kernel, stride=strides, padding=padding)
+
 
 class ParametricConv1D(keras.layers.Layer):
     """A convolution whose taps are computed from a small `[C, 2]` parameter matrix.
@@ -13,6 +49,12 @@ class ParametricConv1D(keras.layers.Layer):
     `self.kernel`), `out_channels` and optionally `kernel_constraint()`. The
     reference's convention is kept: `filters = 2 * C`, `C` filters of two
     parameters each.
+
+    `implementation` chooses how the (identical) correlation is computed:
+    "direct" (`tf.nn.conv1d`), "chunked" (overlapping chunks folded into the
+    batch, `ops.chunked_conv1d`), "fft" (overlap-save FFT, `ops.fft_conv1d`,
+    XLA-compiled) or "auto" (`resolve_conv_implementation`: "fft" whenever the
+    length is static, else "direct").
 
     Input `[batch, samples, 1]`; output `[batch, ceil(samples / strides),
     out_channels]` ("same" padding) or the "valid" length.
@@ -27,9 +69,13 @@ class ParametricConv1D(keras.layers.Layer):
         use_bias: bool = False,
         kernel_initializer=None,
         kernel_regularizer=None,
+        implementation: str = "auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}.")
+        self.implementation = implementation
         if filters < 2 or filters % 2:
             raise ValueError(f"{type(self).__name__} expects filters = 2 * n_filters (even), got {filters}.")
         self.filters = filters
@@ -76,7 +122,7 @@ class ParametricConv1D(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        outputs = tf.nn.conv1d(inputs, self.conv_kernel(), stride=self.strides, padding=self.padding)
+        outputs = conv1d(inputs, self.conv_kernel(), self.strides, self.padding, self.implementation)
         if self.bias is not None:
             outputs = tf.nn.bias_add(outputs, self.bias)
         return outputs
@@ -100,4 +146,5 @@ class ParametricConv1D(keras.layers.Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "implementation": self.implementation,
         }

@@ -68,6 +68,9 @@ class GaborConv1D(ParametricConv1D):
         mel-matched at 16 kHz, when None).
       kernel_regularizer: regularizer of the `[C, 2]` parameter matrix.
       sort_filters: reorder the filters by clipped centre frequency before use.
+      implementation: how the correlation is computed, "auto" (default),
+        "direct", "chunked" or "fft" (see `ParametricConv1D`); all give the
+        same values to float32 round-off.
 
     Example:
       >>> conv = GaborConv1D(filters=80, kernel_size=401)

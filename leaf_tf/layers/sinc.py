@@ -43,6 +43,8 @@ class SincConv1D(ParametricConv1D):
         at 16 kHz).
       min_low_hz: minimum low cutoff in Hz.
       min_band_hz: minimum bandwidth in Hz.
+      implementation: how the correlation is computed, "auto" (default),
+        "direct", "chunked" or "fft" (see `ParametricConv1D`).
     """
 
     def __init__(

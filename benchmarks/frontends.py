@@ -1,0 +1,389 @@
+"""Speed and memory of every frontend, and of an EfficientNetB0 training step on top of it.
+
+For each frontend (40 filters, 16 kHz, 25 ms windows, 10 ms hop; Wavegram has
+its fixed 64 channels) and each input size (batch 8 x 1 s and batch 1 x 10 s):
+
+* forward: `frontend(x)` in a `tf.function`;
+* forward + backward: the forward pass and the gradient of
+  `mean(output^2)` with respect to the frontend's trainable weights (Mel has
+  none: its column repeats the forward time);
+* peak memory of one forward + backward call (see `PeakMemory`);
+
+each the median of `--repeats` calls after warm-up (tracing, XLA
+compilation), the frontends timed in turn, round after round, so that load
+changes on the machine hit all of them alike; then one full training step
+(forward, backward, Adam update) of frontend -> EfficientNetB0 (`keras.applications`, `weights=None`,
+`include_top=False`, its image `Rescaling` and `Normalization` removed) ->
+global max pooling -> Dense(10) on batch 8 x 1 s, compiled with `tf.function`.
+Times are reported with their ratio to Mel measured in the same run.
+
+"leaf_reference" is LEAF computed the way the reference implementation
+computes it: `tf.nn.conv1d` with the 401-tap Gabor kernel, the squared modulus
+as transpose -> average pooling of squares over channel pairs -> transpose,
+the Gaussian pooling as a strided depthwise convolution and the PCEN smoother
+as a sequential `tf.scan`. Same weights, same outputs (to float32 round-off)
+as "leaf", which uses leaf_tf's default fast paths.
+
+Usage:
+  python benchmarks/frontends.py [--device cpu|gpu] [--repeats 10] [--json results.json]
+  python benchmarks/frontends.py --quick   # a smoke run: tiny inputs, a tiny encoder
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")  # every frontend and setting traces its own functions: no retracing warnings
+
+import leaf_tf  # noqa: E402
+from leaf_tf.layers import SquaredModulus  # noqa: E402
+
+SAMPLE_RATE = 16000
+N_FILTERS = 40
+
+# name -> (batch, samples)
+SETTINGS = {"8x1s": (8, SAMPLE_RATE), "1x10s": (1, 10 * SAMPLE_RATE)}
+QUICK_SETTINGS = {"2x0.2s": (2, SAMPLE_RATE // 5), "1x0.5s": (1, SAMPLE_RATE // 2)}
+TRAIN_SETTING = (8, SAMPLE_RATE)
+QUICK_TRAIN_SETTING = (2, SAMPLE_RATE // 2)
+
+
+# ---------------------------------------------------------------- the reference's formulation
+
+
+@keras.saving.register_keras_serializable(package="leaf_tf_benchmarks")
+class TransposedSquaredModulus(SquaredModulus):
+    """The reference's squared modulus: transpose, average-pool the squares of channel pairs, x2, transpose back."""
+
+    def call(self, inputs):
+        squares = tf.square(tf.transpose(inputs, (0, 2, 1)))  # [B, 2C, T]
+        pooled = 2.0 * tf.nn.avg_pool1d(squares, ksize=2, strides=2, padding="VALID")
+        return tf.transpose(pooled, (0, 2, 1))
+
+
+def reference_leaf() -> leaf_tf.Leaf:
+    """LEAF as the reference computes it (direct conv, transposes, tf.scan): see the module docstring."""
+    return leaf_tf.Leaf(n_filters=N_FILTERS, implementation="direct", activation=TransposedSquaredModulus())
+
+
+FRONTENDS: dict[str, Callable[[], keras.layers.Layer]] = {
+    "mel": lambda: leaf_tf.MelFilterbanks(n_filters=N_FILTERS),
+    "mel_pcen": lambda: leaf_tf.MelPCEN(n_filters=N_FILTERS),
+    "tdfbanks": lambda: leaf_tf.TimeDomainFilterbanks(n_filters=N_FILTERS),
+    "sincnet": lambda: leaf_tf.SincNet(n_filters=N_FILTERS),
+    "sincnet_plus": lambda: leaf_tf.SincNetPlus(n_filters=N_FILTERS),
+    "leaf": lambda: leaf_tf.Leaf(n_filters=N_FILTERS),
+    "leaf_reference": reference_leaf,
+    "wavegram": leaf_tf.Wavegram,
+}
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _materialize(result) -> None:
+    """Waits for every tensor in `result` (a GPU computation is asynchronous until read)."""
+    for tensor in tf.nest.flatten(result):
+        if tensor is not None:
+            tensor.numpy()
+
+
+def interleaved_median_ms(calls: dict[str, tuple[Callable, tuple]], repeats: int, warmup: int = 2) -> dict:
+    """Median wall time (ms) of each `function(*args)`, timed in turn, round after round.
+
+    Every function is warmed up first (tracing, XLA compilation); then each
+    round times one call of each, so that a change of load on the machine
+    affects all of them alike and the ratios stay meaningful.
+    """
+    for function, args in calls.values():
+        for _ in range(warmup):
+            _materialize(function(*args))
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, (function, args) in calls.items():
+            start = time.perf_counter()
+            _materialize(function(*args))
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+
+
+class PeakMemory:
+    """Peak memory of one call, in MiB, from TensorFlow's allocator statistics.
+
+    `tf.config.experimental.reset_memory_stats(device)` then, after the call,
+    `get_memory_info(device)["peak"]` minus the memory in use before it: every
+    buffer TensorFlow allocates on that device (CPU or GPU) during the call,
+    XLA's included: saved activations, gradients, temporaries. (The process's
+    resident set is no measure here: TensorFlow keeps freed memory for reuse.)
+    """
+
+    def __init__(self, device: str):
+        self.device = "GPU:0" if device == "gpu" else "CPU:0"
+
+    def measure(self, function: Callable, args: tuple) -> float | None:
+        try:
+            tf.config.experimental.reset_memory_stats(self.device)
+            before = tf.config.experimental.get_memory_info(self.device)["current"]
+        except (ValueError, tf.errors.OpError):
+            return None
+        _materialize(function(*args))
+        return (tf.config.experimental.get_memory_info(self.device)["peak"] - before) / 2**20
+
+
+def _signal(batch: int, samples: int, seed: int = 0) -> tf.Tensor:
+    rng = np.random.default_rng(seed)
+    return tf.constant(rng.uniform(-0.5, 0.5, (batch, samples)).astype(np.float32))
+
+
+def frontend_functions(frontend) -> tuple[Callable, Callable]:
+    """`tf.function`s computing the forward pass and forward + gradient w.r.t. the trainable weights."""
+
+    @tf.function
+    def forward(waveforms):
+        return frontend(waveforms)
+
+    @tf.function
+    def forward_backward(waveforms):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(frontend(waveforms)))
+        return loss, tape.gradient(loss, frontend.trainable_weights)
+
+    return forward, (forward_backward if frontend.trainable_weights else forward)
+
+
+# ---------------------------------------------------------------- training step
+
+
+def efficientnet_b0(input_shape: tuple[int, int, int]) -> keras.Model:
+    """`keras.applications.EfficientNetB0` (no weights, no top) without its image preprocessing layers."""
+    base = keras.applications.EfficientNetB0(include_top=False, weights=None, input_shape=input_shape)
+
+    def clone(layer):
+        if isinstance(layer, (keras.layers.Rescaling, keras.layers.Normalization)):
+            return keras.layers.Identity(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    return keras.models.clone_model(base, clone_function=clone)
+
+
+def tiny_encoder(input_shape: tuple[int, int, int]) -> keras.Model:
+    """A two-layer CNN standing in for EfficientNetB0 in `--quick` runs."""
+    inputs = keras.Input(input_shape)
+    outputs = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    outputs = keras.layers.BatchNormalization()(outputs)
+    return keras.Model(inputs, keras.layers.Conv2D(16, 3, strides=2, padding="same")(outputs))
+
+
+def train_step(frontend, encoder_fn, batch: int, samples: int) -> tuple[Callable, tuple] | None:
+    """One Adam training step of frontend -> encoder -> max pooling -> Dense(10), and its arguments."""
+    waveforms = _signal(batch, samples, seed=1)
+    features = frontend(waveforms)
+    frames, channels = features.shape[1], features.shape[2]
+    if encoder_fn is efficientnet_b0 and min(frames, channels) < 32:
+        return None  # EfficientNetB0's five stride-2 stages need 32 frames and channels
+    inputs = keras.Input((samples,), batch_size=batch)
+    outputs = keras.ops.expand_dims(frontend(inputs), -1)
+    outputs = encoder_fn((frames, channels, 1))(outputs)
+    outputs = keras.layers.Dense(10)(keras.layers.GlobalMaxPooling2D()(outputs))
+    model = keras.Model(inputs, outputs)
+    optimizer = keras.optimizers.Adam(1e-4)
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    labels = tf.constant(np.arange(batch) % 10)
+
+    @tf.function
+    def step(waveforms, labels):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, model(waveforms, training=True))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    return step, (waveforms, labels)
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass
+class Result:
+    frontend: str
+    forward_ms: dict = field(default_factory=dict)
+    forward_backward_ms: dict = field(default_factory=dict)
+    peak_mib: dict = field(default_factory=dict)
+    train_step_ms: float | None = None
+
+
+def benchmark(
+    frontends: list[str],
+    settings: dict[str, tuple[int, int]],
+    train_setting: tuple[int, int] | None,
+    encoder_fn,
+    repeats: int,
+    device: str,
+    log=print,
+) -> list[Result]:
+    """Times every frontend at every setting (all interleaved, see `interleaved_median_ms`) and
+    measures its peak memory, then times the training steps (interleaved too)."""
+    memory = PeakMemory(device)
+    results = {name: Result(name) for name in frontends}
+    forward_calls, backward_calls = {}, {}
+    for setting, (batch, samples) in settings.items():
+        waveforms = _signal(batch, samples)
+        for name in frontends:
+            frontend = FRONTENDS[name]()
+            frontend(waveforms)  # builds the weights
+            forward, forward_backward = frontend_functions(frontend)
+            forward_calls[name, setting] = (forward, (waveforms,))
+            backward_calls[name, setting] = (forward_backward, (waveforms,))
+    calls = {("forward", *key): call for key, call in forward_calls.items()}
+    calls.update({("forward_backward", *key): call for key, call in backward_calls.items()})
+    milliseconds = interleaved_median_ms(calls, repeats)
+    for (name, setting), call in backward_calls.items():
+        result = results[name]
+        result.forward_ms[setting] = milliseconds["forward", name, setting]
+        result.forward_backward_ms[setting] = milliseconds["forward_backward", name, setting]
+        result.peak_mib[setting] = memory.measure(*call)
+        log(
+            f"  {name:15s} {setting:7s} forward {result.forward_ms[setting]:8.1f} ms   "
+            f"forward+backward {result.forward_backward_ms[setting]:8.1f} ms   "
+            f"peak {_format(result.peak_mib[setting])} MiB",
+            flush=True,
+        )
+    if train_setting is not None:
+        steps = {name: train_step(FRONTENDS[name](), encoder_fn, *train_setting) for name in frontends}
+        step_ms = interleaved_median_ms({name: step for name, step in steps.items() if step is not None}, repeats)
+        for name, milliseconds in step_ms.items():
+            results[name].train_step_ms = milliseconds
+            log(f"  {name:15s} training step {milliseconds:8.1f} ms", flush=True)
+    return list(results.values())
+
+
+def _format(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _ratio(value: float | None, baseline: float | None) -> str:
+    return "n/a" if value is None or not baseline else f"{value / baseline:.1f}×"
+
+
+def table(results: list[Result], settings: dict[str, tuple[int, int]], encoder_name: str) -> str:
+    """A Markdown table of the results, with ratios to Mel (when measured)."""
+    mel = next((r for r in results if r.frontend == "mel"), None)
+    header = ["frontend"]
+    for setting in settings:
+        header += [f"{setting} fwd ms", "÷ mel", f"{setting} fwd+bwd ms", "÷ mel", f"{setting} peak MiB"]
+    header += [f"{encoder_name} step ms", "÷ mel"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for result in results:
+        row = [result.frontend]
+        for setting in settings:
+            baseline_fwd = mel.forward_ms.get(setting) if mel else None
+            baseline_bwd = mel.forward_backward_ms.get(setting) if mel else None
+            row += [
+                _format(result.forward_ms[setting]),
+                _ratio(result.forward_ms[setting], baseline_fwd),
+                _format(result.forward_backward_ms[setting]),
+                _ratio(result.forward_backward_ms[setting], baseline_bwd),
+                _format(result.peak_mib[setting], 0),
+            ]
+        row += [_format(result.train_step_ms), _ratio(result.train_step_ms, mel.train_step_ms if mel else None)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def summary(results: list[Result], settings: dict[str, tuple[int, int]]) -> str:
+    """Speed-ups of LEAF over its reference formulation, the training-step ratio and per-second costs."""
+    by_name = {r.frontend: r for r in results}
+    lines = []
+    leaf, reference, mel = by_name.get("leaf"), by_name.get("leaf_reference"), by_name.get("mel")
+    if leaf and reference:
+        for setting in settings:
+            lines.append(
+                f"LEAF vs reference-equivalent LEAF, {setting}: forward "
+                f"{reference.forward_ms[setting] / leaf.forward_ms[setting]:.1f}× faster, forward+backward "
+                f"{reference.forward_backward_ms[setting] / leaf.forward_backward_ms[setting]:.1f}× faster"
+            )
+    if leaf and mel and leaf.train_step_ms and mel.train_step_ms:
+        lines.append(f"Training step LEAF / Mel: {leaf.train_step_ms / mel.train_step_ms:.2f}")
+        if reference and reference.train_step_ms:
+            lines.append(f"Training step reference-equivalent LEAF / Mel: {reference.train_step_ms / mel.train_step_ms:.2f}")
+    if len(settings) == 2:
+        (short, (b1, t1)), (long, (b2, t2)) = settings.items()
+        seconds_short, seconds_long = b1 * t1 / SAMPLE_RATE, b2 * t2 / SAMPLE_RATE
+        lines.append(f"Cost per second of audio, {long} relative to {short} (forward, forward+backward):")
+        for result in results:
+            fwd = (result.forward_ms[long] / seconds_long) / (result.forward_ms[short] / seconds_short)
+            bwd = (result.forward_backward_ms[long] / seconds_long) / (
+                result.forward_backward_ms[short] / seconds_short
+            )
+            lines.append(f"  {result.frontend:15s} {fwd:.2f}  {bwd:.2f}")
+    return "\n".join(lines)
+
+
+def machine_description(device: str) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    text = f"{cpu}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    if device == "gpu":
+        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        text += f", GPU: {details.get('device_name', 'unknown')}"
+    return text
+
+
+def main(argv: list[str] | None = None) -> list[Result]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median)")
+    parser.add_argument("--frontends", nargs="+", choices=list(FRONTENDS), default=list(FRONTENDS))
+    parser.add_argument("--no-train-step", action="store_true", help="skip the EfficientNetB0 training steps")
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny inputs, a tiny encoder, 2 repeats")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    if args.device == "gpu" and not tf.config.list_physical_devices("GPU"):
+        parser.error("--device gpu: TensorFlow sees no GPU.")
+    settings = QUICK_SETTINGS if args.quick else SETTINGS
+    train_setting = None if args.no_train_step else (QUICK_TRAIN_SETTING if args.quick else TRAIN_SETTING)
+    encoder_fn, encoder_name = (tiny_encoder, "tiny CNN") if args.quick else (efficientnet_b0, "EfficientNetB0")
+    repeats = 2 if args.quick else args.repeats
+
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"Machine: {machine_description(args.device)}; device {args.device}; load average {load}", flush=True)
+    with tf.device("/GPU:0" if args.device == "gpu" else "/CPU:0"):
+        results = benchmark(args.frontends, settings, train_setting, encoder_fn, repeats, args.device)
+    print()
+    print(table(results, settings, encoder_name))
+    print()
+    print(summary(results, settings))
+    print(f"Load average at the end: {' / '.join(f'{value:.1f}' for value in os.getloadavg())}")
+    if args.json:
+        with open(args.json, "w") as output:
+            json.dump(
+                {"machine": machine_description(args.device), "device": args.device,
+                 "results": [asdict(r) for r in results]},
+                output,
+                indent=2,
+            )
+    return results
+
+
+if __name__ == "__main__":
+    main()

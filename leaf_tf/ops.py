@@ -1,0 +1,560 @@
+"""Exact fast paths for the frontends' heavy operations (pure TensorFlow functions).
+
+Each function here computes **the same quantity** as a direct formulation used
+by a layer (a `tf.nn.conv1d`, a `tf.scan`, a strided depthwise convolution),
+reorganised so that it runs faster; none approximates anything (no truncated
+spectra, no dropped taps). Results differ from the direct formulation only by
+float32 round-off (relative error ~1e-6; `tests/layers/test_fast_paths.py`
+checks <= 1e-5 on outputs and gradients). The layers select them with an
+`implementation` argument (see each layer's docstring for its "auto" rule).
+
+* `chunked_conv1d`: a long signal is cut into overlapping chunks (overlap
+  `K - 1`) folded into the batch; TensorFlow's CPU convolution is several times
+  faster per sample on a batch of short signals than on one long one.
+* `fft_conv1d`: overlap-save FFT correlation (blocks of a few thousand samples).
+* `fused_filterbank_pooling`: filterbank -> squared modulus (or leaky ReLU) ->
+  linear pooling in one overlap-save pass: the filter outputs never leave the
+  block layout of the FFT, the nonlinearity and the pooling are evaluated only
+  where an output frame needs them (the pooling as a contraction of blocks of
+  `stride` samples with the window's blocks), and the whole pass is compiled
+  by XLA with a hand-written gradient (it keeps the filter outputs for the
+  backward pass rather than recomputing them).
+* `linear_recurrence`: `z[t] = d z[t-1] + u[t]` (the PCEN smoother) in a
+  chunked matrix form (lower-triangular Toeplitz matrices of powers of `d`
+  within chunks, the same recurrence one level up across chunks): every step
+  is a parallel matrix product instead of a sequential scan.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from leaf_tf import dsp
+
+# ---------------------------------------------------------------- shapes
+
+
+def static_length(tensor: tf.Tensor, axis: int = 1) -> int | None:
+    """The static size of `axis`, or None when it is only known at run time."""
+    return tf.TensorShape(tensor.shape)[axis]
+
+
+# ---------------------------------------------------------------- FFT sizes
+
+# Largest overlap-save block. On a 2-core CPU the FFT time per point is flat up
+# to ~17k points, so large blocks (less overlap) win; one block covers 1 s at 16 kHz.
+DEFAULT_MAX_FFT_LENGTH = 17280
+
+
+@functools.cache
+def _fast_lengths(limit: int) -> tuple[int, ...]:
+    """Even numbers `2^a 3^b 5^c <= limit` (sizes every FFT library handles fast), sorted."""
+    out = []
+    p2 = 2
+    while p2 <= limit:
+        p3 = p2
+        while p3 <= limit:
+            p5 = p3
+            while p5 <= limit:
+                out.append(p5)
+                p5 *= 5
+            p3 *= 3
+        p2 *= 2
+    return tuple(sorted(out))
+
+
+def fast_fft_length(n: int) -> int:
+    """Smallest even `2^a 3^b 5^c >= n`."""
+    limit = 2
+    while limit < n:
+        limit *= 2
+    return next(length for length in _fast_lengths(limit) if length >= n)
+
+
+@dataclass(frozen=True)
+class OverlapSavePlan:
+    """Blocks of an overlap-save correlation.
+
+    Block `i` computes outputs `i * hop ... (i + 1) * hop - 1` from input samples
+    `i * hop ... i * hop + fft_length - 1` (of the padded input) with one FFT of
+    `fft_length`; `num_blocks * hop >= num_outputs`.
+    """
+
+    fft_length: int
+    hop: int
+    num_blocks: int
+
+    @property
+    def cost(self) -> int:
+        return self.num_blocks * self.fft_length
+
+
+@functools.lru_cache(maxsize=256)
+def overlap_save_plan(
+    num_outputs: int, num_taps: int, align: int = 1, max_fft_length: int = DEFAULT_MAX_FFT_LENGTH
+) -> OverlapSavePlan:
+    """The cheapest overlap-save blocking for `num_outputs` outputs of a `num_taps`-tap correlation.
+
+    A block of FFT size `N` yields `hop = floor((N - num_taps + 1) / align) * align`
+    outputs (a multiple of `align`, so that blocks line up with pooling frames).
+    Among fast FFT sizes `N <= max(max_fft_length, smallest usable)`, picks the
+    one minimising the number of FFT points `num_blocks * N` (measured: on CPU
+    the cost of the FFTs and of the elementwise passes is proportional to it,
+    for sizes up to ~16k), the smaller `N` on ties.
+    """
+    min_length = num_taps - 1 + align
+    limit = max(max_fft_length, fast_fft_length(min_length))
+    best = None
+    for length in _fast_lengths(2 * limit):
+        if length < min_length or length > limit:
+            continue
+        hop = (length - num_taps + 1) // align * align
+        plan = OverlapSavePlan(length, hop, -(-num_outputs // hop))
+        if best is None or plan.cost < best.cost:
+            best = plan
+    return best
+
+
+def _slice(tensor: tf.Tensor, axis: int, start: int, size: int) -> tf.Tensor:
+    """`tensor[..., start : start + size, ...]` along `axis` with `tf.slice`, whose gradient is a
+    pad (Python slicing's `StridedSliceGrad` is many times slower on large CPU tensors)."""
+    begin, sizes = [0] * tensor.shape.rank, [-1] * tensor.shape.rank
+    begin[axis], sizes[axis] = start, size
+    return tf.slice(tensor, begin, sizes)
+
+
+def _frames(padded: tf.Tensor, frame_length: int, hop: int, num_frames: int) -> tf.Tensor:
+    """Overlapping frames along axis 1: `[B, T, ...]` -> `[B, num_frames, frame_length, ...]`.
+
+    Frame `i` is `padded[:, i * hop : i * hop + frame_length]` (`padded` must hold
+    `(num_frames + m - 1) * hop` samples, `m = ceil(frame_length / hop)`). Built
+    from `m` shifted views of `hop`-sample blocks joined by `concat`, whose
+    gradient is a sum of pads (`tf.signal.frame`'s is a scatter, several times
+    slower on CPU).
+    """
+    shifts = -(-frame_length // hop)
+    num_blocks = num_frames + shifts - 1
+    blocks = tf.reshape(_slice(padded, 1, 0, num_blocks * hop), [-1, num_blocks, hop, *padded.shape[2:]])
+    last = frame_length - (shifts - 1) * hop  # samples taken from the last block
+    parts = [_slice(blocks, 1, i, num_frames) for i in range(shifts - 1)]
+    parts.append(_slice(_slice(blocks, 1, shifts - 1, num_frames), 2, 0, last))
+    return tf.concat(parts, axis=2) if len(parts) > 1 else parts[0]
+
+
+def _overlap_save_frames(signals: tf.Tensor, left_pad: int, plan: OverlapSavePlan) -> tf.Tensor:
+    """`[B, T]` -> `[B, num_blocks, fft_length]` overlapping blocks of the zero-padded signal."""
+    length = static_length(signals)
+    shifts = -(-plan.fft_length // plan.hop)
+    total = (plan.num_blocks + shifts - 1) * plan.hop
+    padded = tf.pad(signals, [[0, 0], [left_pad, max(total - left_pad - length, 0)]])
+    return _frames(padded, plan.fft_length, plan.hop, plan.num_blocks)
+
+
+def _filter_spectra(taps: tf.Tensor, fft_length: int) -> tf.Tensor:
+    """`[F, K]` real taps -> `conj(rfft(taps, N))` `[F, N // 2 + 1]`, so that
+    `irfft(rfft(x) * spectra)[m] = sum_j taps[j] x[m + j]` (circular)."""
+    padded = tf.pad(taps, [[0, 0], [0, fft_length - taps.shape[1]]])
+    return tf.math.conj(tf.signal.rfft(padded, fft_length=[fft_length]))
+
+
+def _same_left_pad(num_taps: int) -> int:
+    """Left zero padding of a stride-1 TF "SAME" convolution."""
+    return (num_taps - 1) // 2
+
+
+def _conv_output_range(length: int, num_taps: int, padding: str) -> tuple[int, int]:
+    """`(num_outputs, left_pad)` of a stride-1 `tf.nn.conv1d` with this padding."""
+    if padding.upper() == "SAME":
+        return length, _same_left_pad(num_taps)
+    return length - num_taps + 1, 0
+
+
+# ---------------------------------------------------------------- convolutions
+
+
+def chunked_conv1d(inputs: tf.Tensor, kernel: tf.Tensor, padding: str = "SAME", chunk_length: int = 4000) -> tf.Tensor:
+    """`tf.nn.conv1d(inputs, kernel, 1, padding)` computed on overlapping chunks.
+
+    The (padded) signal is cut into `n = ceil(T_out / chunk_length)` windows of
+    `chunk_length + K - 1` samples with hop `chunk_length`, folded into the
+    batch, convolved with "VALID" padding and unfolded: output sample `m` is
+    `sum_j w[j] x[m + j - pad_left]` exactly as in the direct convolution, with
+    the same taps and the same input samples.
+
+    Args:
+      inputs: `[B, T, 1]` float32 with a static `T`.
+      kernel: `[K, 1, C_out]`.
+      padding: "SAME" or "VALID".
+      chunk_length: output samples per chunk.
+
+    Returns:
+      `[B, T_out, C_out]`, `T_out = T` ("SAME") or `T - K + 1` ("VALID").
+    """
+    num_taps, channels = kernel.shape[0], kernel.shape[-1]
+    num_outputs, left = _conv_output_range(static_length(inputs), num_taps, padding)
+    num_chunks = -(-num_outputs // chunk_length)
+    plan = OverlapSavePlan(chunk_length + num_taps - 1, chunk_length, num_chunks)
+    frames = _overlap_save_frames(inputs[:, :, 0], left, plan)  # [B, n, chunk + K - 1]
+    outputs = tf.nn.conv1d(tf.reshape(frames, [-1, plan.fft_length, 1]), kernel, 1, "VALID")
+    return _slice(tf.reshape(outputs, [-1, num_chunks * chunk_length, channels]), 1, 0, num_outputs)
+
+
+def fft_conv1d(
+    inputs: tf.Tensor, kernel: tf.Tensor, padding: str = "SAME", max_fft_length: int = DEFAULT_MAX_FFT_LENGTH
+) -> tf.Tensor:
+    """`tf.nn.conv1d(inputs, kernel, 1, padding)` by overlap-save FFT correlation.
+
+    For blocks of `N` input samples (`N` from `overlap_save_plan`),
+    `y_block = irfft(rfft(x_block) * conj(rfft(w, N)))[:hop]`, which equals
+    `y[m] = sum_j w[j] x[m + j - pad_left]` (no circular wrap-around reaches the
+    kept outputs). Real taps, any number of output channels.
+
+    Args:
+      inputs: `[B, T, 1]` float32 with a static `T`.
+      kernel: `[K, 1, C_out]`.
+      padding: "SAME" or "VALID".
+      max_fft_length: largest block FFT size considered.
+
+    Returns:
+      `[B, T_out, C_out]`.
+    """
+    num_taps, channels = kernel.shape[0], kernel.shape[-1]
+    num_outputs, left = _conv_output_range(static_length(inputs), num_taps, padding)
+    plan = overlap_save_plan(num_outputs, num_taps, 1, max_fft_length)
+    frames = _overlap_save_frames(inputs[:, :, 0], left, plan)
+    spectra = _filter_spectra(tf.transpose(kernel[:, 0, :]), plan.fft_length)  # [C_out, F]
+    blocks = tf.signal.irfft(
+        tf.signal.rfft(frames)[:, :, tf.newaxis, :] * spectra, fft_length=[plan.fft_length]
+    )  # [B, n, C_out, N]
+    blocks = tf.transpose(blocks[..., : plan.hop], (0, 1, 3, 2))
+    outputs = tf.reshape(blocks, [-1, plan.num_blocks * plan.hop, channels])
+    return outputs[:, :num_outputs]
+
+
+@functools.cache
+def _compiled_fft_conv1d(padding: str, max_fft_length: int):
+    return tf.function(
+        functools.partial(fft_conv1d, padding=padding, max_fft_length=max_fft_length),
+        jit_compile=True,
+        autograph=False,
+    )
+
+
+def jit_fft_conv1d(
+    inputs: tf.Tensor, kernel: tf.Tensor, padding: str = "SAME", max_fft_length: int = DEFAULT_MAX_FFT_LENGTH
+) -> tf.Tensor:
+    """`fft_conv1d` compiled by XLA (one compilation per input shape), gradient included."""
+    return _compiled_fft_conv1d(padding.upper(), int(max_fft_length))(inputs, kernel)
+
+
+# ---------------------------------------------------------------- pooling
+
+
+def _pooling_geometry(length: int, pool_size: int, stride: int, padding: str) -> tuple[int, int]:
+    """`(num_frames, left_pad)` of a strided pooling with TF padding semantics."""
+    if padding.upper() == "SAME":
+        frames, left, _ = dsp.same_padding(length, pool_size, stride)
+        return frames, left
+    return max((length - pool_size) // stride + 1, 0), 0
+
+
+def _block_windows(windows: tf.Tensor, stride: int) -> tf.Tensor:
+    """`[K_p, C]` windows -> `[nq, stride, C]`, zero-padded to `nq = ceil(K_p / stride)` blocks."""
+    pool_size, channels = windows.shape
+    num_blocks = -(-pool_size // stride)
+    padded = tf.pad(windows, [[0, num_blocks * stride - pool_size], [0, 0]])
+    return tf.reshape(padded, [num_blocks, stride, channels])
+
+
+# ---------------------------------------------------------------- fused filterbank -> energy -> pooling
+
+ACTIVATIONS = ("squared_modulus", "leaky_relu")
+
+
+def fused_filterbank_pooling(
+    waveforms: tf.Tensor,
+    taps: tf.Tensor,
+    windows: tf.Tensor,
+    stride: int,
+    pool_padding: str = "SAME",
+    activation: str = "squared_modulus",
+    negative_slope: float = 0.2,
+    max_fft_length: int = DEFAULT_MAX_FFT_LENGTH,
+    jit_compile: bool = True,
+) -> tf.Tensor:
+    """Filterbank ("SAME" correlation) -> activation -> strided linear pooling, in one pass.
+
+    With `y_f[m] = sum_j taps[f, j] x[m + j - (K - 1) // 2]` (a stride-1 "SAME"
+    `tf.nn.conv1d`), the energies are
+
+    * `"squared_modulus"`: `e_c[m] = y_c[m]^2 + y_{C + c}[m]^2` (taps given as
+      `C` real parts followed by `C` imaginary parts), or
+    * `"leaky_relu"`: `e_c[m] = max(y_c[m], 0) + negative_slope * min(y_c[m], 0)`,
+
+    and the output is the strided pooling
+    `out[l, c] = sum_i g_c[i] e_c[l * s + i - pad_left]` (energies outside
+    `[0, T)` are zero, TF padding semantics). The filter outputs are computed by
+    overlap-save FFT in blocks aligned with the pooling stride, and the
+    activation and pooling are evaluated in that block layout (no transpose, no
+    `[B, T, F]` tensor). Forward and backward are XLA-compiled (`jit_compile`);
+    the backward pass reuses the saved filter outputs and needs one FFT per
+    filter and block, like the forward pass. The gradient with respect to the
+    waveforms is a separate computation (one more FFT per filter and block),
+    which a `tf.function` prunes when it is not needed.
+
+    Args:
+      waveforms: `[B, T]` float32, static `T`.
+      taps: `[F, K]` real filters (`F = 2C` for "squared_modulus", `C` otherwise).
+      windows: `[K_p, C]` pooling windows.
+      stride: pooling hop `s`.
+      pool_padding: "SAME" or "VALID".
+      activation: "squared_modulus" or "leaky_relu".
+      negative_slope: slope of the leaky ReLU.
+      max_fft_length: largest block FFT size considered.
+      jit_compile: compile with XLA (the plain TensorFlow graph gives the same
+        values, several times slower on CPU).
+
+    Returns:
+      `[B, L, C]` pooled energies.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}.")
+    length = static_length(waveforms)
+    if length is None:
+        raise ValueError("fused_filterbank_pooling needs a static number of samples.")
+    function = _fused_function(
+        length,
+        int(taps.shape[1]),
+        int(taps.shape[0]),
+        int(windows.shape[0]),
+        int(windows.shape[1]),
+        int(stride),
+        pool_padding.upper(),
+        activation,
+        float(negative_slope),
+        int(max_fft_length),
+        bool(jit_compile),
+    )
+    return function(waveforms, taps, windows)
+
+
+@functools.lru_cache(maxsize=64)
+def _fused_function(
+    length: int,
+    num_taps: int,
+    num_filters: int,
+    pool_size: int,
+    channels: int,
+    stride: int,
+    pool_padding: str,
+    activation: str,
+    negative_slope: float,
+    max_fft_length: int,
+    jit_compile: bool,
+):
+    """Builds (once per static configuration) the custom-gradient fused pass."""
+    num_frames, pool_left = _pooling_geometry(length, pool_size, stride, pool_padding)
+    num_window_blocks = -(-pool_size // stride)
+    span = (num_frames + num_window_blocks - 1) * stride  # energies needed, from -pool_left
+    plan = overlap_save_plan(span, num_taps, stride, max_fft_length)
+    hop, fft_length = plan.hop, plan.fft_length
+    blocks_per_hop = hop // stride
+    # Energy sample r of block i sits at m = i * hop + r - pool_left; outside [0, T) it is padding.
+    positions = np.arange(plan.num_blocks)[:, None] * hop + np.arange(hop)[None, :] - pool_left
+    mask = ((positions >= 0) & (positions < length)).astype(np.float32)[:, np.newaxis, :]  # [n, 1, hop]
+
+    def filter_outputs(waveforms, taps):
+        frames = _overlap_save_frames(waveforms, _same_left_pad(num_taps) + pool_left, plan)
+        spectra = _filter_spectra(taps, fft_length)
+        return tf.signal.irfft(tf.signal.rfft(frames)[:, :, tf.newaxis, :] * spectra, fft_length=[fft_length])
+
+    def pooled(outputs, windows):
+        outputs = outputs[..., :hop]  # [B, n, F, hop]
+        if activation == "squared_modulus":
+            energies = tf.square(outputs[:, :, :channels]) + tf.square(outputs[:, :, channels:])
+        else:
+            energies = tf.nn.leaky_relu(outputs, negative_slope)
+        energies = tf.reshape(energies * mask, [-1, plan.num_blocks, channels, blocks_per_hop, stride])
+        window_blocks = tf.transpose(_block_windows(windows, stride), (2, 0, 1))  # [C, nq, s]
+        # A contraction (an XLA dot) rather than a broadcast product and a reduction:
+        # measured 1.6x faster forward + backward on CPU.
+        partial = tf.einsum("bncjs,cqs->bncjq", energies, window_blocks)  # [B, n, C, h, nq]
+        partial = tf.transpose(partial, (0, 1, 3, 2, 4))
+        partial = tf.reshape(partial, [-1, plan.num_blocks * blocks_per_hop, channels, num_window_blocks])
+        return tf.add_n([partial[:, q : q + num_frames, :, q] for q in range(num_window_blocks)])
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def forward(waveforms, taps, windows):
+        outputs = filter_outputs(waveforms, taps)
+        return pooled(outputs, windows), outputs
+
+    def d_outputs_and_windows(outputs, windows, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch([outputs, windows])
+            result = pooled(outputs, windows)
+        return tape.gradient(result, [outputs, windows], output_gradients=upstream)
+
+    def filter_vjp(waveforms, taps, d_outputs, wrt):
+        with tf.GradientTape() as tape:  # the forward FFT here is dead code, removed by XLA
+            tape.watch(wrt)
+            recomputed = filter_outputs(waveforms, taps)
+        return tape.gradient(recomputed, wrt, output_gradients=d_outputs)
+
+    # Gradient of irfft(Z, N) with respect to Z: rfft(dy) * mask / N, the mask doubling the
+    # bins whose conjugates rfft leaves out (as TensorFlow's own IRFFT gradient).
+    irfft_adjoint = np.full(fft_length // 2 + 1, 2.0 / fft_length, np.float32)
+    irfft_adjoint[0] = irfft_adjoint[-1] = 1.0 / fft_length
+
+    def taps_vjp(waveforms, taps, d_outputs):
+        """d taps from d outputs; the sum over examples and blocks as explicit additions (XLA
+        turns them into one pass, ~2x faster than a reduction over the leading axes)."""
+        spectra = tf.signal.rfft(_overlap_save_frames(waveforms, _same_left_pad(num_taps) + pool_left, plan))
+        d_products = tf.signal.rfft(d_outputs) * tf.cast(irfft_adjoint, tf.complex64)  # [B, n, F, N/2+1]
+        rows = tf.reshape(tf.math.conj(spectra), [-1, 1, spectra.shape[-1]])
+        d_products = tf.reshape(d_products, [-1, *d_products.shape[2:]])
+        count = rows.shape[0]  # examples x blocks (None for a dynamic batch size)
+        if count is not None and count <= 256:
+            d_spectra = tf.add_n([rows[i] * d_products[i] for i in range(count)])
+        else:
+            d_spectra = tf.reduce_sum(rows * d_products, axis=0)
+        with tf.GradientTape() as tape:
+            tape.watch(taps)
+            filter_spectra = _filter_spectra(taps, fft_length)
+        return tape.gradient(filter_spectra, taps, output_gradients=d_spectra)
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def backward_weights(waveforms, taps, windows, outputs, upstream):
+        d_outputs, d_windows = d_outputs_and_windows(outputs, windows, upstream)
+        return taps_vjp(waveforms, taps, d_outputs), d_windows
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def backward_input(waveforms, taps, windows, outputs, upstream):
+        d_outputs, _ = d_outputs_and_windows(outputs, windows, upstream)
+        return filter_vjp(waveforms, taps, d_outputs, waveforms)
+
+    @tf.custom_gradient
+    def fused(waveforms, taps, windows):
+        result, outputs = forward(waveforms, taps, windows)
+
+        def gradient(upstream):
+            d_taps, d_windows = backward_weights(waveforms, taps, windows, outputs, upstream)
+            # A separate computation: inside a tf.function it is pruned when nothing
+            # asks for the gradient with respect to the waveforms (training a frontend
+            # without pre-emphasis), saving a reduction over every filter's spectrum.
+            d_waveforms = backward_input(waveforms, taps, windows, outputs, upstream)
+            return d_waveforms, d_taps, d_windows
+
+        return result, gradient
+
+    return fused
+
+
+# ---------------------------------------------------------------- linear recurrences (PCEN smoother)
+
+
+def _powers(decay: tf.Tensor, log_decay: tf.Tensor, count: int) -> tf.Tensor:
+    """`[count, C]` powers `decay^0 .. decay^(count - 1)`, `decay >= 0`.
+
+    `decay^k = exp(k log(decay))` for `k >= 2`: its relative error,
+    ~`k |log(decay)|` ulps, is far below the ~`k` ulps of repeated
+    multiplication when `decay` is close to 1 (the long memories where the
+    tail matters). `decay^0 = 1` and `decay^1 = decay` are exact, and `decay = 0`
+    gives exact zeros with the right gradients (no `log(0)` reaches them).
+    """
+    positive = decay > 0
+    safe_log = tf.where(positive, log_decay, tf.zeros_like(log_decay))
+    exponents = tf.range(2, max(count, 2), dtype=decay.dtype)[:, tf.newaxis]
+    higher = tf.where(positive, tf.exp(exponents * safe_log), tf.zeros_like(exponents * safe_log))
+    return tf.concat([tf.ones_like(decay)[tf.newaxis], decay[tf.newaxis], higher], axis=0)[:count]
+
+
+def _within_chunks(inputs: tf.Tensor, powers: tf.Tensor) -> tf.Tensor:
+    """`[B, n, Q, C]` -> `local[i] = sum_{j <= i} d^(i - j) inputs[j]` within each chunk (`powers`: `[Q + 1, C]`)."""
+    chunk = powers.shape[0] - 1
+    lags = np.subtract.outer(np.arange(chunk), np.arange(chunk))
+    lower = (lags >= 0).astype(np.float32)[:, :, np.newaxis]
+    toeplitz = tf.gather(powers, np.maximum(lags, 0)) * lower  # [Q, Q, C]
+    return tf.einsum("ijc,bnjc->bnic", toeplitz, inputs)
+
+
+def linear_recurrence(
+    inputs: tf.Tensor,
+    decay: tf.Tensor,
+    initial_state: tf.Tensor,
+    chunk_length: int = 64,
+    log_decay: tf.Tensor | None = None,
+    _depth: int = 0,
+) -> tf.Tensor:
+    """`z[t] = decay * z[t-1] + inputs[t]` along axis 1, `z[-1] = initial_state`, without a scan.
+
+    Chunked matrix form: with chunks of `Q` steps, inside each chunk
+    `local[i] = sum_{j <= i} d^(i-j) u[j]` (a `Q x Q` lower-triangular Toeplitz
+    matrix of powers of `d`, per channel); the states at chunk ends follow the
+    same recurrence with decay `d^Q` over `ceil(T / Q)` steps, solved the same
+    way (recursively); then `z[i] = local[i] + d^(i+1) z_end[previous chunk]`.
+    Every term is a product of non-negative numbers when `d, u >= 0` (the PCEN
+    case), so no cancellation occurs; the powers are `exp(k log d)` (see
+    `_powers`), accurate to ~`k |log d|` ulps.
+
+    Args:
+      inputs: `[B, T, C]` (`T` may be dynamic; up to `chunk_length^4` steps then).
+      decay: `[C]` or `[1]` (broadcast against channels), `>= 0`.
+      initial_state: `[B, C]`.
+      chunk_length: `Q`.
+      log_decay: `log(decay)`, when a more accurate value than `log(decay)`
+        is at hand (e.g. `log1p(-s)` for `decay = 1 - s`).
+
+    Returns:
+      `[B, T, C]`.
+    """
+    channels = inputs.shape[-1]
+    decay = tf.broadcast_to(tf.convert_to_tensor(decay, inputs.dtype), [channels])
+    if log_decay is None:
+        log_decay = tf.math.log(tf.where(decay > 0, decay, tf.ones_like(decay)))
+    log_decay = tf.broadcast_to(tf.convert_to_tensor(log_decay, inputs.dtype), [channels])
+    length = static_length(inputs)
+    dynamic_length = tf.shape(inputs)[1]
+    powers = _powers(decay, log_decay, chunk_length + 1)  # [Q + 1, C]
+    if (length is not None and length <= chunk_length) or (length is None and _depth >= 3):
+        padded = tf.pad(inputs, [[0, 0], [0, chunk_length - dynamic_length], [0, 0]])
+        local = _within_chunks(padded[:, tf.newaxis], powers)[:, 0]
+        states = local + powers[1:] * initial_state[:, tf.newaxis, :]
+        return states[:, :dynamic_length]
+    num_chunks = (dynamic_length + chunk_length - 1) // chunk_length
+    padded = tf.pad(inputs, [[0, 0], [0, num_chunks * chunk_length - dynamic_length], [0, 0]])
+    chunks = tf.reshape(padded, [tf.shape(inputs)[0], num_chunks, chunk_length, channels])
+    if length is not None:
+        chunks = tf.ensure_shape(chunks, [None, -(-length // chunk_length), chunk_length, channels])
+    local = _within_chunks(chunks, powers)
+    ends = linear_recurrence(
+        local[:, :, -1], powers[-1], initial_state, chunk_length, chunk_length * log_decay, _depth + 1
+    )
+    previous = tf.concat([initial_state[:, tf.newaxis], ends[:, :-1]], axis=1)
+    states = local + powers[1:] * previous[:, :, tf.newaxis, :]
+    return tf.reshape(states, [tf.shape(inputs)[0], -1, channels])[:, :dynamic_length]
+
+
+def exponential_moving_average(
+    inputs: tf.Tensor, coeff: tf.Tensor, initial_state: tf.Tensor, chunk_length: int = 64
+) -> tf.Tensor:
+    """`M[t] = s x[t] + (1 - s) M[t-1]`, `M[-1] = initial_state`, as a `linear_recurrence`.
+
+    `coeff` (`s`, `[C]` or `[1]`) must lie in `[0, 1]`.
+    """
+    # log(1 - s), finite (and with a finite gradient) at s = 1, where the decay is 0 and unused.
+    log_decay = tf.math.log1p(-tf.where(coeff < 1.0, coeff, tf.zeros_like(coeff)))
+    return linear_recurrence(coeff * inputs, 1.0 - coeff, initial_state, chunk_length, log_decay)
+
+
+def ema_scan(inputs: tf.Tensor, coeff: tf.Tensor, initial_state: tf.Tensor) -> tf.Tensor:
+    """The reference's sequential formulation of `exponential_moving_average` (a `tf.scan`)."""
+    smoothed = tf.scan(
+        lambda state, frame: coeff * frame + (1.0 - coeff) * state,
+        tf.transpose(inputs, (1, 0, 2)),
+        initializer=initial_state,
+    )
+    return tf.transpose(smoothed, (1, 0, 2))
