@@ -32,6 +32,27 @@ def audio_feature() -> tfds.features.Audio:
     )
 
 
+def dataset_info(
+    builder: tfds.core.DatasetBuilder,
+    label: tfds.features.FeatureConnector,
+    *,
+    description: str,
+    homepage: str,
+    citation: str,
+    **kwargs,
+) -> tfds.core.DatasetInfo:
+    """The `DatasetInfo` every builder shares: features {audio, label, id}, supervised as (audio, label)."""
+    return tfds.core.DatasetInfo(
+        builder=builder,
+        description=description,
+        features=tfds.features.FeaturesDict({"audio": audio_feature(), "label": label, "id": tfds.features.Text()}),
+        supervised_keys=("audio", "label"),
+        homepage=homepage,
+        citation=citation,
+        **kwargs,
+    )
+
+
 def read_clip(path: epath.PathLike) -> np.ndarray:
     """Decodes, down-mixes and resamples one file to the int16 [samples] stored by the builders."""
     return to_int16(load_audio(path, SAMPLE_RATE_HZ))

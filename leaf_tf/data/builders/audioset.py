@@ -185,17 +185,10 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
     )
 
     def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
+        return _common.dataset_info(
+            self,
+            tfds.features.Sequence(tfds.features.ClassLabel(num_classes=NUM_CLASSES)),
             description=__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "audio": _common.audio_feature(),
-                    "label": tfds.features.Sequence(tfds.features.ClassLabel(num_classes=NUM_CLASSES)),
-                    "id": tfds.features.Text(),
-                }
-            ),
-            supervised_keys=("audio", "label"),
             homepage="https://research.google.com/audioset/",
             citation=_CITATION,
             metadata=tfds.core.MetadataDict(),

@@ -118,17 +118,10 @@ class Dcase2018BirdAudioDetection(tfds.core.GeneratorBasedBuilder):
     )
 
     def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
+        return _common.dataset_info(
+            self,
+            tfds.features.ClassLabel(names=LABELS),
             description=__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "audio": _common.audio_feature(),
-                    "label": tfds.features.ClassLabel(names=LABELS),
-                    "id": tfds.features.Text(),
-                }
-            ),
-            supervised_keys=("audio", "label"),
             homepage="https://dcase.community/challenge2018/task-bird-audio-detection",
             citation=_CITATION,
         )

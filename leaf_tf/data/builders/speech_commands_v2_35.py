@@ -119,17 +119,10 @@ class SpeechCommandsV235(tfds.core.GeneratorBasedBuilder):
     )
 
     def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
+        return _common.dataset_info(
+            self,
+            tfds.features.ClassLabel(names=WORDS),
             description=__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "audio": _common.audio_feature(),
-                    "label": tfds.features.ClassLabel(names=WORDS),
-                    "id": tfds.features.Text(),
-                }
-            ),
-            supervised_keys=("audio", "label"),
             homepage="https://arxiv.org/abs/1804.03209",
             citation=_CITATION,
         )

@@ -143,17 +143,10 @@ class TutUrbanAcousticScenes2018(tfds.core.GeneratorBasedBuilder):
     )
 
     def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
+        return _common.dataset_info(
+            self,
+            tfds.features.ClassLabel(names=SCENES),
             description=__doc__,
-            features=tfds.features.FeaturesDict(
-                {
-                    "audio": _common.audio_feature(),
-                    "label": tfds.features.ClassLabel(names=SCENES),
-                    "id": tfds.features.Text(),
-                }
-            ),
-            supervised_keys=("audio", "label"),
             homepage="https://zenodo.org/record/1228142",
             citation=_CITATION,
         )
