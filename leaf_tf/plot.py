@@ -137,26 +137,26 @@ def _init_label(info: dict) -> str:
     return "initialisation (HTK mel)" if info.get("filterbank") == "SincConv1D" else "initialisation (mel scale)"
 
 
+def _plot_against_init(axis, info: dict, index: np.ndarray, key: str, color: str) -> None:
+    """`info[key]` per filter, over its mel initialisation `info["mel_init_" + key]` when it has one."""
+    if f"mel_init_{key}" in info:
+        axis.plot(index, info[f"mel_init_{key}"], color="0.55", linewidth=2.5, label=_init_label(info))
+        axis.plot(index, info[key], "o", markersize=3.5, color=color, label="current filters")
+    else:
+        axis.plot(index, info[key], "o-", markersize=3.5, color=color, label="mel filterbank (fixed)")
+    axis.legend(fontsize=8, loc="upper left")
+
+
 def _plot_centres(axis, info: dict, index: np.ndarray, letter: str) -> None:
     _per_channel_axes(axis, f"({letter}) Centre frequencies", "centre frequency (Hz)")
-    if "mel_init_center_hz" in info:
-        axis.plot(index, info["mel_init_center_hz"], color="0.55", linewidth=2.5, label=_init_label(info))
-        axis.plot(index, info["center_hz"], "o", markersize=3.5, color="C0", label="current filters")
-    else:
-        axis.plot(index, info["center_hz"], "o-", markersize=3.5, color="C0", label="mel filterbank (fixed)")
+    _plot_against_init(axis, info, index, "center_hz", "C0")
     axis.set_ylim(0, info["sample_rate"] / 2)
-    axis.legend(fontsize=8, loc="upper left")
 
 
 def _plot_bandwidths(axis, info: dict, index: np.ndarray, letter: str) -> None:
     _per_channel_axes(axis, f"({letter}) Bandwidths (FWHM of |H|)", "bandwidth (Hz)")
-    if "mel_init_bandwidth_hz" in info:
-        axis.plot(index, info["mel_init_bandwidth_hz"], color="0.55", linewidth=2.5, label=_init_label(info))
-        axis.plot(index, info["bandwidth_hz"], "o", markersize=3.5, color="C1", label="current filters")
-    else:
-        axis.plot(index, info["bandwidth_hz"], "o-", markersize=3.5, color="C1", label="mel filterbank (fixed)")
+    _plot_against_init(axis, info, index, "bandwidth_hz", "C1")
     _plain_log_axis(axis)
-    axis.legend(fontsize=8, loc="upper left")
 
 
 def _plot_pooling(axis, info: dict, index: np.ndarray, letter: str) -> None:
