@@ -51,7 +51,7 @@ and 44.1/48 kHz resampling are Python work (soundfile, soxr) that would
 otherwise run through `tf.py_function` every epoch, holding the GIL. (Keras'
 `audio_dataset_from_directory` decodes only 16-bit WAV and cannot resample
 without tensorflow-io.) The cost is one int16 copy under `data_dir` at
-`audio_folder/<root name>_<hash>/1.0.0`. The hash covers the root's path,
+`audio_folder/<root name>_<hash>/<version>`. The hash covers the root's path,
 the list of files (and CSV contents) and the sample rate, so adding, removing
 or relabelling files prepares a new copy; a file rewritten in place under the
 same name is not noticed: regenerate with `builder.download_and_prepare(
@@ -68,13 +68,13 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
 from etils import epath
 
-from leaf_tf.data.audio_io import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, to_int16
+from leaf_tf.data.audio_io import AUDIO_EXTENSIONS, AudioDecodeError
+from leaf_tf.data.builders import _common
 
 __all__ = ["AudioFolder", "load_audio_folder"]
 
@@ -98,11 +98,8 @@ def _scan_folders(root: epath.Path) -> Entries:
     for split_dir in _subdirs(root):
         items = []
         for label_dir in _subdirs(split_dir):
-            for dirpath, _, filenames in tf.io.gfile.walk(str(label_dir)):
-                for filename in filenames:
-                    if filename.lower().endswith(AUDIO_EXTENSIONS):
-                        path = epath.Path(dirpath) / filename
-                        items.append((path.relative_to(root).as_posix(), (label_dir.name,)))
+            for path in _common.list_files(label_dir, AUDIO_EXTENSIONS):
+                items.append((path.relative_to(root).as_posix(), (label_dir.name,)))
         if items:
             entries[split_dir.name] = sorted(items)
     return entries
@@ -147,8 +144,11 @@ class AudioFolder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """
 
     name = "audio_folder"
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release: folder and CSV layouts, mono int16 at the requested rate."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.1.0": "Audio stored as raw int16 bytes (Int16Audio), a third of the disk of 1.0.0's int64 encoding.",
+        "1.0.0": "Initial release: folder and CSV layouts, mono int16 at the requested rate.",
+    }
 
     def __init__(self, root_dir: epath.PathLike, *, data_dir: epath.PathLike | None = None, sample_rate: int = 16000):
         root = epath.Path(root_dir)
@@ -201,22 +201,11 @@ class AudioFolder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _info(self) -> tfds.core.DatasetInfo:
         label = tfds.features.ClassLabel(names=self._class_names)
-        return tfds.core.DatasetInfo(
-            builder=self,
+        return _common.dataset_info(
+            self,
+            tfds.features.Sequence(label) if self.multi_label else label,
             description=f"Audio clips from {self._root} ({self._layout} layout), mono at {self._sample_rate} Hz.",
-            features=tfds.features.FeaturesDict(
-                {
-                    "audio": tfds.features.Audio(
-                        shape=(None,),
-                        dtype=np.int16,
-                        sample_rate=self._sample_rate,
-                        doc=f"Mono waveform at {self._sample_rate} Hz, int16; divide by 32768 for floats in [-1, 1].",
-                    ),
-                    "label": tfds.features.Sequence(label) if self.multi_label else label,
-                    "id": tfds.features.Text(),
-                }
-            ),
-            supervised_keys=("audio", "label"),
+            sample_rate=self._sample_rate,
         )
 
     def _download_and_prepare(self, dl_manager, download_config=None) -> None:
@@ -242,7 +231,7 @@ class AudioFolder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         for relpath, labels in items:
             self._num_files += 1
             try:
-                audio = to_int16(load_audio(self._root / relpath, self._sample_rate))
+                audio = _common.read_clip(self._root / relpath, self._sample_rate)
             except (AudioDecodeError, FileNotFoundError) as e:
                 self._skipped.append(f"{relpath}: {e}")
                 continue

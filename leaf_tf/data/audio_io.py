@@ -32,8 +32,18 @@ import os
 import numpy as np
 import soundfile as sf
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
-__all__ = ["AUDIO_EXTENSIONS", "AudioDecodeError", "load_audio", "read_audio", "resample", "to_int16"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioDecodeError",
+    "Int16Audio",
+    "load_audio",
+    "read_audio",
+    "resample",
+    "to_float_audio",
+    "to_int16",
+]
 
 # File name extensions `load_audio` decodes (lower case, with the dot).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -152,3 +162,40 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(audio)):
         raise ValueError("to_int16: audio contains NaN or infinite values.")
     return np.clip(np.round(audio * INT16_SCALE), -INT16_SCALE, INT16_SCALE - 1).astype(np.int16)
+
+
+def to_float_audio(audio: tf.Tensor) -> tf.Tensor:
+    """Integer PCM (int16, or int16 values stored as int32/int64) -> float32 / 32768; float audio unchanged."""
+    if audio.dtype.is_integer:
+        return tf.cast(audio, tf.float32) / INT16_SCALE
+    return tf.cast(audio, tf.float32)
+
+
+class Int16Audio(tfds.features.Audio):
+    """`tfds.features.Audio` stored as raw little-endian int16 bytes; decodes to int16 `[samples]`.
+
+    TFDS 4.9's `Audio.encode_example` returns NumPy input unencoded, ignoring
+    `encoding`, so int16 samples land in the `tf.train.Example` as int64
+    varints (about 3x the bytes, and slow to write). This subclass applies the
+    `Tensor` encoding (`bytes`); decoding is `Audio`'s (`tf.io.decode_raw`).
+    Every leaf_tf builder stores its audio with it. Reloading a prepared
+    dataset from its directory imports this module.
+    """
+
+    # Where the class lived in the first release: datasets prepared then name it so in features.json.
+    ALIASES = ["leaf_tf.data.synthetic.Int16Audio"]
+
+    def __init__(self, *, sample_rate: int = 16000, doc: str | None = None):
+        super().__init__(
+            shape=(None,), dtype=np.int16, sample_rate=sample_rate, encoding=tfds.features.Encoding.BYTES, doc=doc
+        )
+
+    @classmethod
+    def from_json_content(cls, value) -> Int16Audio:
+        return cls(sample_rate=value["sample_rate"] if isinstance(value, dict) else value.sample_rate)
+
+    def encode_example(self, audio: np.ndarray) -> bytes:
+        audio = np.asarray(audio)
+        if audio.dtype != np.int16 or audio.ndim != 1:
+            raise ValueError(f"Int16Audio takes a 1-D int16 array; got dtype {audio.dtype}, shape {audio.shape}.")
+        return tfds.features.Tensor.encode_example(self, audio.astype("<i2", copy=False))

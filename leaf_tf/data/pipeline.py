@@ -35,17 +35,9 @@ from leaf_tf.data.tasks import Task, get_task, load_split
 
 AUTOTUNE = tf.data.AUTOTUNE
 IGNORED_LABEL = -1
-INT16_SCALE = 32768.0
 
 
 # ------------------------------------------------------------------ per-example transforms
-
-
-def to_float_audio(audio: tf.Tensor) -> tf.Tensor:
-    """Integer PCM (int16, or int16 values stored as int32/int64) -> float32 / 32768; float audio unchanged."""
-    if audio.dtype.is_integer:
-        return tf.cast(audio, tf.float32) / INT16_SCALE
-    return tf.cast(audio, tf.float32)
 
 
 @gin.configurable

@@ -116,13 +116,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import numpy as np
 import tensorflow_datasets as tfds
 
+from leaf_tf.data.audio_io import INT16_SCALE, Int16Audio
+
 SAMPLE_RATE_HZ = 16000
 SPLITS = ("train", "validation", "test")
 DATASET_SEED = 20210125  # the paper's arXiv date; any constant would do
 SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 MIN_DURATION_S = 1.0
 MAX_DURATION_S = 3.0
-INT16_SCALE = 32768.0  # audio / INT16_SCALE is in [-1, 1)
 
 DEFAULT_EXAMPLES_PER_SPLIT = {"train": 300, "validation": 60, "test": 160}
 
@@ -250,6 +251,7 @@ def _finish(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     x[-fade:] *= ramp[::-1]
     x = x * (_db(rng.uniform(-38.0, -14.0)) / _rms(x))
     x = x * min(1.0, 0.99 / (np.max(np.abs(x)) + 1e-12))
+    # Rounded in float64 (`audio_io.to_int16` rounds float32): the clips of version 1.0.0, bit for bit.
     return np.clip(np.round(x * INT16_SCALE), -32768, 32767).astype(np.int16)
 
 
@@ -649,32 +651,6 @@ def generate_example(task: str, split: str, index: int) -> tuple[np.ndarray, int
 # --------------------------------------------------------------------------- #
 # TFDS builder
 # --------------------------------------------------------------------------- #
-
-
-class Int16Audio(tfds.features.Audio):
-    """`tfds.features.Audio` stored as raw little-endian int16 bytes; decodes to int16 `[samples]`.
-
-    TFDS 4.9's `Audio.encode_example` returns NumPy input unencoded, ignoring
-    `encoding`, so int16 samples land in the `tf.train.Example` as int64
-    varints (about 3x the bytes, and slow to write). This subclass applies the
-    `Tensor` encoding (`bytes`); decoding is `Audio`'s (`tf.io.decode_raw`).
-    Reloading a prepared dataset from its directory imports this module.
-    """
-
-    def __init__(self, *, sample_rate: int = SAMPLE_RATE_HZ, doc: str | None = None):
-        super().__init__(
-            shape=(None,), dtype=np.int16, sample_rate=sample_rate, encoding=tfds.features.Encoding.BYTES, doc=doc
-        )
-
-    @classmethod
-    def from_json_content(cls, value) -> Int16Audio:
-        return cls(sample_rate=value["sample_rate"] if isinstance(value, dict) else value.sample_rate)
-
-    def encode_example(self, audio: np.ndarray) -> bytes:
-        audio = np.asarray(audio)
-        if audio.dtype != np.int16 or audio.ndim != 1:
-            raise ValueError(f"Int16Audio takes a 1-D int16 array; got dtype {audio.dtype}, shape {audio.shape}.")
-        return tfds.features.Tensor.encode_example(self, audio.astype("<i2", copy=False))
 
 
 @dataclasses.dataclass(eq=False)

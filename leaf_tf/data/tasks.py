@@ -22,6 +22,8 @@ import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from leaf_tf.data.audio_io import to_float_audio
+
 SPLITS = ("train", "validation", "test")
 
 
@@ -90,8 +92,6 @@ class Task:
 
     def decode(self, example: dict) -> dict:
         """TFDS example -> `{"audio": float32 [samples] in [-1, 1], "label": int64 or multi-hot float32}`."""
-        from leaf_tf.data.pipeline import to_float_audio
-
         audio = to_float_audio(_get(example, self.audio_key))
         if audio.shape.rank == 2:  # [samples, channels]
             audio = tf.reduce_mean(audio, axis=-1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from leaf_tf.data import audio_io
 from leaf_tf.data.audio_io import AudioDecodeError, load_audio, read_audio, resample, to_int16
@@ -144,3 +146,26 @@ def test_to_int16_rounds_clips_and_rejects_nan():
 
 def test_extensions_are_lower_case_with_dot():
     assert all(ext.startswith(".") and ext == ext.lower() for ext in audio_io.AUDIO_EXTENSIONS)
+
+
+def test_to_float_audio():
+    np.testing.assert_allclose(audio_io.to_float_audio(tf.constant([-32768, 16384], tf.int16)), [-1.0, 0.5])
+    np.testing.assert_allclose(audio_io.to_float_audio(tf.constant([16384], tf.int64)), [0.5])
+    np.testing.assert_allclose(audio_io.to_float_audio(tf.constant([0.25], tf.float32)), [0.25])
+
+
+def test_int16_audio_stores_two_bytes_a_sample_and_round_trips():
+    feature = audio_io.Int16Audio(sample_rate=16000)
+    samples = np.array([0, 1, -1, 32767, -32768, 12345], np.int16)
+    encoded = feature.encode_example(samples)
+    assert isinstance(encoded, bytes) and len(encoded) == 2 * samples.size
+    decoded = feature.decode_example(tf.constant(encoded))
+    assert decoded.dtype == tf.int16
+    np.testing.assert_array_equal(decoded.numpy(), samples)
+    with pytest.raises(ValueError, match="int16"):
+        feature.encode_example(samples.astype(np.int64))
+
+
+def test_feature_registered_under_its_first_release_name():
+    """Synthetic datasets prepared by the first release name the feature `leaf_tf.data.synthetic.Int16Audio`."""
+    assert tfds.features.FeatureConnector.cls_from_name("leaf_tf.data.synthetic.Int16Audio") is audio_io.Int16Audio

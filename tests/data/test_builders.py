@@ -18,7 +18,7 @@ import soundfile as sf
 import tensorflow_datasets as tfds
 from etils import epath
 
-from leaf_tf.data import builders
+from leaf_tf.data import audio_io, builders
 from leaf_tf.data.builders import __main__ as builders_cli
 from leaf_tf.data.builders import audioset, dcase2018_bird_audio_detection, speech_commands_v2_35
 from leaf_tf.data.builders import tut_urban_acoustic_scenes_2018 as tut
@@ -245,6 +245,7 @@ def test_tut_audio_is_downmixed_resampled_int16(tmp_path):
     assert builder.is_prepared()
     examples = _examples(builder, "test")
     assert builder.info.features["audio"].sample_rate == 16000
+    assert isinstance(builder.info.features["audio"], audio_io.Int16Audio)  # 2 bytes a sample on disk
     assert builder.info.features["label"].names == sorted(tut.SCENES)
     by_id = {ex["id"].decode(): ex for ex in examples}
     assert set(by_id) == {"airport-london-4-0-a", "tram-stockholm-5-0-a"}
@@ -382,4 +383,4 @@ def test_package_registers_every_builder():
     registered = tfds.list_builders(with_community_datasets=False)
     for cls in (builders.TutUrbanAcousticScenes2018, builders.Dcase2018BirdAudioDetection, builders.SpeechCommandsV235, builders.Audioset):
         assert cls.name in registered
-        assert cls.VERSION == tfds.core.Version("1.0.0") and "1.0.0" in cls.RELEASE_NOTES
+        assert cls.VERSION == tfds.core.Version("1.1.0") and "1.1.0" in cls.RELEASE_NOTES

@@ -118,12 +118,6 @@ def test_loudness_normalization_reference_constants():
     assert np.all(pipeline.loudness_normalization(tf.zeros([10])).numpy() == 0)
 
 
-def test_to_float_audio():
-    np.testing.assert_allclose(pipeline.to_float_audio(tf.constant([-32768, 16384], tf.int16)), [-1.0, 0.5])
-    np.testing.assert_allclose(pipeline.to_float_audio(tf.constant([16384], tf.int64)), [0.5])
-    np.testing.assert_allclose(pipeline.to_float_audio(tf.constant([0.25], tf.float32)), [0.25])
-
-
 # ------------------------------------------------------------------ determinism, mixing, sharding
 
 

@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from etils import epath
 
-from leaf_tf.data.audio_io import load_audio, to_int16
+from leaf_tf.data.audio_io import Int16Audio, load_audio, to_int16
 
 SAMPLE_RATE_HZ = 16000
 
@@ -22,13 +22,11 @@ SAMPLE_RATE_HZ = 16000
 IMPORTS = "leaf_tf.data.builders"
 
 
-def audio_feature() -> tfds.features.Audio:
-    """The waveform feature of every builder: mono, 16 kHz, int16 (`x = audio / 32768`)."""
-    return tfds.features.Audio(
-        shape=(None,),
-        dtype=np.int16,
-        sample_rate=SAMPLE_RATE_HZ,
-        doc="Mono waveform at 16 kHz, int16; divide by 32768 for float audio in [-1, 1].",
+def audio_feature(sample_rate: int = SAMPLE_RATE_HZ) -> Int16Audio:
+    """The waveform feature of every builder: mono int16 (`x = audio / 32768`), stored as 2 bytes a sample."""
+    return Int16Audio(
+        sample_rate=sample_rate,
+        doc=f"Mono waveform at {sample_rate} Hz, int16; divide by 32768 for float audio in [-1, 1].",
     )
 
 
@@ -37,15 +35,18 @@ def dataset_info(
     label: tfds.features.FeatureConnector,
     *,
     description: str,
-    homepage: str,
-    citation: str,
+    homepage: str | None = None,
+    citation: str | None = None,
+    sample_rate: int = SAMPLE_RATE_HZ,
     **kwargs,
 ) -> tfds.core.DatasetInfo:
     """The `DatasetInfo` every builder shares: features {audio, label, id}, supervised as (audio, label)."""
     return tfds.core.DatasetInfo(
         builder=builder,
         description=description,
-        features=tfds.features.FeaturesDict({"audio": audio_feature(), "label": label, "id": tfds.features.Text()}),
+        features=tfds.features.FeaturesDict(
+            {"audio": audio_feature(sample_rate), "label": label, "id": tfds.features.Text()}
+        ),
         supervised_keys=("audio", "label"),
         homepage=homepage,
         citation=citation,
@@ -53,9 +54,9 @@ def dataset_info(
     )
 
 
-def read_clip(path: epath.PathLike) -> np.ndarray:
+def read_clip(path: epath.PathLike, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """Decodes, down-mixes and resamples one file to the int16 [samples] stored by the builders."""
-    return to_int16(load_audio(path, SAMPLE_RATE_HZ))
+    return to_int16(load_audio(path, sample_rate))
 
 
 def build_commands(name: str) -> str:

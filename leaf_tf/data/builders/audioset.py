@@ -148,8 +148,9 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
     """AudioSet (527 classes, multi-label) from the official CSVs and user-provided audio, 16 kHz mono."""
 
     name = "audioset"
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
+        "1.1.0": "Audio stored as raw int16 bytes (Int16Audio), a third of the disk of 1.0.0's int64 encoding.",
         "1.0.0": "Initial release: configs balanced / full; missing or undecodable clips skipped and counted; "
         "labels as Sequence(ClassLabel(527)); 16 kHz int16.",
     }

@@ -91,8 +91,9 @@ class Dcase2018BirdAudioDetection(tfds.core.GeneratorBasedBuilder):
     """DCASE 2018 bird audio detection, development data: bird / no bird, hashed 80/10/10 split, 16 kHz mono."""
 
     name = "dcase2018_bird_audio_detection"
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
+        "1.1.0": "Audio stored as raw int16 bytes (Int16Audio), a third of the disk of 1.0.0's int64 encoding.",
         "1.0.0": "Initial release: freefield1010 + warblrb10k + BirdVox-DCASE-20k pooled, split 80/10/10 by "
         "md5 of datasetid/itemid; resampled to 16 kHz, stored as int16.",
     }

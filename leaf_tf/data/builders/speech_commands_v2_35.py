@@ -98,8 +98,9 @@ class SpeechCommandsV235(tfds.core.GeneratorBasedBuilder):
     """Speech Commands v0.02 with all 35 words as classes and the official validation/test lists."""
 
     name = "speech_commands_v2_35"
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
+        "1.1.0": "Audio stored as raw int16 bytes (Int16Audio), a third of the disk of 1.0.0's int64 encoding.",
         "1.0.0": "Initial release: 35 word classes, official validation/testing lists, 16 kHz int16, unpadded.",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = (

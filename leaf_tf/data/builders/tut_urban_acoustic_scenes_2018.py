@@ -120,8 +120,9 @@ class TutUrbanAcousticScenes2018(tfds.core.GeneratorBasedBuilder):
     """TUT Urban Acoustic Scenes 2018 development set: 10 scenes, fold-1 splits, 16 kHz mono."""
 
     name = "tut_urban_acoustic_scenes_2018"
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
+        "1.1.0": "Audio stored as raw int16 bytes (Int16Audio), a third of the disk of 1.0.0's int64 encoding.",
         "1.0.0": "Initial release: fold-1 train (minus a location-disjoint 10 % validation split) and "
         "fold-1 evaluate as test; channels averaged, resampled to 16 kHz, stored as int16.",
     }
