@@ -21,7 +21,7 @@ import numpy as np
 import soundfile
 import tensorflow as tf
 
-from leaf_tf.data import pipeline, synthetic, tasks
+from leaf_tf.data import pipeline, tasks
 from leaf_tf.models import AudioClassifier
 
 
@@ -71,7 +71,6 @@ def main() -> None:
     args = parser.parse_args()
     seconds, steps = (1.0, 1) if args.quick else (args.seconds, args.steps)
 
-    synthetic.prepare(args.data_dir)
     rows = [("synthetic (leaf_synthetic/scene)",
              windows_per_second(pipeline.train_dataset("synthetic_scene", args.batch_size, args.data_dir),
                                 args.batch_size, seconds))]

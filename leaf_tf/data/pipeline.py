@@ -4,8 +4,8 @@ Training (the paper's setting): each clip is decoded to float32 in [-1, 1],
 zero-padded at the end to at least `window_s` seconds and randomly cropped to
 exactly `window_s` seconds (1 s by default), optionally loudness-normalised,
 shuffled, batched and prefetched. Crops and shuffling are deterministic given
-`seed`: the crop of the n-th example of the (repeated, shuffled) stream uses
-the stateless seed `(seed, n)`.
+`seed`: the crop of the n-th example of the repeated stream (before the
+shuffle, which then mixes windows) uses the stateless seed `(seed, n)`.
 
 Evaluation: each full clip is cut into consecutive non-overlapping windows of
 `window_s` seconds (the last one zero-padded; a clip shorter than a window
@@ -29,7 +29,6 @@ from __future__ import annotations
 import gin
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
 from leaf_tf.data.tasks import Task, get_task, load_split
 
@@ -44,11 +43,12 @@ IGNORED_LABEL = -1
 def loudness_normalization(samples: tf.Tensor, target_db: float = 15.0, max_gain_db: float = 30.0) -> tf.Tensor:
     """The reference's loudness normalisation: `x * min(10^(max_gain_db/20), 10^(target_db/20) / (std(x) + 1e-9))`.
 
-    `std` is the population standard deviation of the whole example; silence
-    gets the maximum gain (and stays silent).
+    `samples`: `[..., samples]`, each row normalised on its own. `std` is the
+    population standard deviation of the row; silence gets the maximum gain
+    (and stays silent).
     """
-    gain = tf.minimum(10.0 ** (max_gain_db / 20.0), 10.0 ** (target_db / 20.0) / (tf.math.reduce_std(samples) + 1e-9))
-    return samples * gain
+    std = tf.math.reduce_std(samples, axis=-1, keepdims=True)
+    return samples * tf.minimum(10.0 ** (max_gain_db / 20.0), 10.0 ** (target_db / 20.0) / (std + 1e-9))
 
 
 def pad_to(samples: tf.Tensor, length: int) -> tf.Tensor:
@@ -62,13 +62,6 @@ def random_window(samples: tf.Tensor, window: int, seed: tf.Tensor) -> tf.Tensor
     max_offset = tf.shape(samples)[0] - window
     offset = tf.random.stateless_uniform([], seed=seed, minval=0, maxval=max_offset + 1, dtype=tf.int32)
     return tf.ensure_shape(samples[offset : offset + window], [window])
-
-
-@gin.configurable
-def align(samples: tf.Tensor, seq_len: int = 16000, seed: tf.Tensor | None = None) -> tf.Tensor:
-    """The reference's `align`: pad at the end to `seq_len`, then a random crop of `seq_len`."""
-    seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32) if seed is None else seed
-    return random_window(samples, seq_len, seed)
 
 
 def clip_windows(samples: tf.Tensor, window: int) -> tf.Tensor:
@@ -89,9 +82,9 @@ def clip_logits(clip_ids: np.ndarray, window_logits: np.ndarray) -> tuple[np.nda
 # ------------------------------------------------------------------ datasets
 
 
-def _options(deterministic: bool = True) -> tf.data.Options:
+def _options() -> tf.data.Options:
     options = tf.data.Options()
-    options.deterministic = deterministic
+    options.deterministic = True
     return options
 
 
@@ -116,11 +109,9 @@ def train_windows(
     """Unbatched random training windows `(audio [window], label)`, endless when `repeat`."""
     task = get_task(task)
     window = int(round(window_s * task.sample_rate))
-    dataset = decoded_examples(task, split or task.train_split, data_dir, True, seed, input_context)
+    dataset = decoded_examples(task, split or "train", data_dir, True, seed, input_context)
     if repeat:
         dataset = dataset.repeat()
-    # The stream is endless (repeat before shuffle), so every iterator of it is the same deterministic stream.
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False).enumerate()
 
     def crop(index, example):
         audio = random_window(example["audio"], window, tf.stack([tf.constant(seed, tf.int64), index]))
@@ -128,7 +119,11 @@ def train_windows(
             audio = loudness_normalization(audio)
         return audio, example["label"]
 
-    return dataset.map(crop, num_parallel_calls=AUTOTUNE)
+    # Cropped before the shuffle, so that the buffer holds windows, not whole clips (10 s AudioSet clips
+    # would take 2048 x 640 kB). The stream is endless (repeat before shuffle), so every iterator of it
+    # is the same deterministic stream.
+    dataset = dataset.enumerate().map(crop, num_parallel_calls=AUTOTUNE)
+    return dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
 
 
 @gin.configurable
@@ -172,7 +167,7 @@ def eval_dataset(
     def windows(clip, example):
         audio = clip_windows(example["audio"], window)
         if normalize_loudness:
-            audio = tf.map_fn(loudness_normalization, audio)
+            audio = loudness_normalization(audio)
         count = tf.shape(audio)[0]
         labels = tf.repeat(example["label"][tf.newaxis], count, axis=0)
         return tf.data.Dataset.from_tensor_slices({"audio": audio, "clip": tf.fill([count], clip), "label": labels})
@@ -225,10 +220,3 @@ def _per_replica_batch_size(batch_size: int, input_context) -> int:
     if input_context is None:
         return batch_size
     return input_context.get_per_replica_batch_size(batch_size)
-
-
-def num_examples(task: Task | str, split: str, data_dir=None) -> int:
-    """Number of clips in a split (from the dataset's metadata)."""
-    task = get_task(task)
-    builder = tfds.builder(task.tfds_name, data_dir=data_dir)
-    return builder.info.splits[task.split_name(split)].num_examples

@@ -86,7 +86,7 @@ Sizes and speed
 ---------------
 `DEFAULT_EXAMPLES_PER_SPLIT` = 300 / 60 / 160 clips (train / validation /
 test) per task, 2,600 clips in all, ~167 MB on disk; all five configs build
-in about 30 s on 2 CPU cores. Example `i` of a split comes from
+in 15-30 s on 2 CPU cores. Example `i` of a split comes from
 `np.random.default_rng([DATASET_SEED, task_seed, split_seed, i])` alone, so it
 is the same in a build of any size.
 

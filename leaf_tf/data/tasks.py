@@ -80,10 +80,6 @@ class Task:
     prepare: Callable | None = None
     builder_fn: Callable | None = None
 
-    @property
-    def train_split(self) -> str:
-        return "train"
-
     def split_name(self, split: str) -> str:
         """Validates one of our split names (`train`, `validation`, `test`)."""
         if split not in self.splits and not (self.hash_splits and split in self.hash_splits):
@@ -177,9 +173,6 @@ def load_split(task: Task | str, split: str, data_dir=None, shuffle_files: bool 
         raise DatasetNotPreparedError(_missing_message(task, data_dir)) from None
     except ModuleNotFoundError as error:  # a TFDS builder's optional dependency
         raise DatasetNotPreparedError(f"Task {task.name!r}: {error}") from None
-    if bucket is not None:
-        lo, hi = bucket
-        dataset = dataset.filter(lambda ex: _in_bucket(ex["id"], lo, hi))
     if task.label_values is not None:
         key, values_fn = task.label_values
         values = sorted(int(v) for v in values_fn(tfds.builder(task.tfds_name, data_dir=data_dir), dataset))
@@ -189,6 +182,10 @@ def load_split(task: Task | str, split: str, data_dir=None, shuffle_files: bool 
         )
         dataset = dataset.map(lambda ex: {**ex, "label": table.lookup(tf.cast(ex[key], tf.int64))})
         dataset = dataset.filter(lambda ex: ex["label"] >= 0)
+    # After the label table, which is read from the whole split: every bucket gets the same labels.
+    if bucket is not None:
+        lo, hi = bucket
+        dataset = dataset.filter(lambda ex: _in_bucket(ex["id"], lo, hi))
     return dataset
 
 
@@ -246,7 +243,8 @@ def audio_folder_task(root: str, name: str = "audio_folder", splits=None, sample
 # ------------------------------------------------------------------ the embedded synthetic tasks
 
 
-def _register_synthetic_tasks() -> None:
+def _register_synthetic_tasks() -> tuple[str, ...]:
+    """Registers `synthetic_<task>` for every task of the embedded dataset; returns their names."""
     from leaf_tf.data import synthetic
 
     for name, spec in synthetic.SYNTHETIC_TASKS.items():
@@ -262,10 +260,10 @@ def _register_synthetic_tasks() -> None:
                 prepare=lambda data_dir, name=name: synthetic.prepare(data_dir, [name]),
             )
         )
+    return tuple(f"synthetic_{name}" for name in synthetic.SYNTHETIC_TASKS)
 
 
-_register_synthetic_tasks()
-SYNTHETIC_TASK_NAMES = tuple(f"synthetic_{name}" for name in ("pitch", "timbre", "scene", "modulation", "event"))
+SYNTHETIC_TASK_NAMES = _register_synthetic_tasks()
 
 
 # ------------------------------------------------------------------ the paper's tasks
@@ -293,7 +291,7 @@ def _librispeech_speakers(builder, dataset) -> list[int]:
     Without the metadata (e.g. under `tfds.testing.mock_data`) the ids are read
     from the examples themselves (slow on the real 34 GB split).
     """
-    speakers = (builder.info.metadata or {}).get("speakers") if builder.info.metadata is not None else None
+    speakers = (builder.info.metadata or {}).get("speakers")
     if speakers:
         return [int(k) for k, v in speakers.items() if v.get("subset") == "train-clean-100"]
     return sorted({int(x) for x in dataset.map(lambda ex: ex["speaker_id"]).as_numpy_iterator()})

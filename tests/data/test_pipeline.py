@@ -116,6 +116,13 @@ def test_loudness_normalization_reference_constants():
     quiet = tf.constant(np.full(100, 1e-6), tf.float32)
     assert pipeline.loudness_normalization(quiet).numpy()[0] == pytest.approx(1e-6 * 10 ** (30 / 20), rel=1e-4)
     assert np.all(pipeline.loudness_normalization(tf.zeros([10])).numpy() == 0)
+    # A batch of windows: each row normalised on its own, as if alone.
+    rows = tf.stack([x[:100], quiet, tf.zeros([100])])
+    np.testing.assert_allclose(
+        pipeline.loudness_normalization(rows).numpy(),
+        np.stack([pipeline.loudness_normalization(row).numpy() for row in rows]),
+        rtol=1e-6,
+    )
 
 
 # ------------------------------------------------------------------ determinism, mixing, sharding
