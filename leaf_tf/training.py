@@ -76,6 +76,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     os.replace(temporary, path)
 
 
+def finite_loss(logs: dict | None) -> bool:
+    """False when the epoch logs hold a NaN or infinite `loss` (True when they hold none)."""
+    loss = (logs or {}).get("loss")
+    return loss is None or bool(np.isfinite(loss))
+
+
 def check_workdir(workdir: str | os.PathLike) -> pathlib.Path:
     """Creates `workdir` if needed and checks that it is writable."""
     workdir = pathlib.Path(workdir)
@@ -150,9 +156,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         super().on_epoch_end(epoch, logs)
 
     def _save_model(self):
-        loss = self._last_logs.get("loss")
-        if loss is not None and not np.isfinite(loss):
-            logging.warning("Not backing up epoch %d: the loss is %s.", self._current_epoch, loss)
+        if not finite_loss(self._last_logs):
+            logging.warning("Not backing up epoch %d: the loss is %s.", self._current_epoch, self._last_logs["loss"])
             return
         backup_dir = pathlib.Path(self.backup_dir)
         backup_dir.mkdir(parents=True, exist_ok=True)
@@ -172,20 +177,34 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
 
 class BestModelExport(keras.callbacks.Callback):
-    """Saves the model to `path` (atomically) whenever `monitor` improves (higher is better)."""
+    """Saves the model to `path` (atomically) whenever `monitor` improves (higher is better).
+
+    The best value so far is kept beside the model (`<path>.json`), so a resumed
+    run only replaces the model with a better one. Epochs with a non-finite
+    training loss are never exported.
+    """
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_accuracy"):
         super().__init__()
         self.path = pathlib.Path(path)
+        self.record = self.path.with_name(self.path.name + ".json")
         self.monitor = monitor
         self.best = -math.inf
 
+    def on_train_begin(self, logs=None):
+        if self.path.exists() and self.record.exists():
+            saved = json.loads(self.record.read_text())
+            if saved.get("monitor") == self.monitor:
+                self.best = float(saved["value"])
+
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None or not np.isfinite(value) or value <= self.best:
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None or not np.isfinite(value) or value <= self.best or not finite_loss(logs):
             return
         self.best = float(value)
         atomic_save_model(self.model, self.path)
+        atomic_write_text(self.record, json.dumps({"monitor": self.monitor, "value": self.best, "epoch": epoch + 1}))
         logging.info("Epoch %d: %s = %.4f, saved %s.", epoch + 1, self.monitor, value, self.path)
 
 
@@ -399,10 +418,12 @@ def train(
                         callbacks=callbacks, verbose=verbose, shuffle=False)
     if nan_guard.failed_at is not None:
         raise nan_guard.error(backup_dir)
-    atomic_save_model(model, workdir / "final.keras")
     summary = _run_summary(model, task_list, int(model.optimizer.iterations.numpy()), strategy, replicas,
                            mixed_precision, time.time() - start,
                            history.history, window_s, normalize_loudness)
+    if not history.history and (workdir / "run.json").exists():
+        return summary  # a finished run, re-run: nothing trained, its files stay as they were
+    atomic_save_model(model, workdir / "final.keras")
     atomic_write_text(workdir / "run.json", json.dumps(summary, indent=2))
     return summary
 

@@ -6,6 +6,7 @@ import json
 import pathlib
 
 import gin
+import keras
 import numpy as np
 import pytest
 
@@ -68,11 +69,12 @@ def test_a_finished_run_resumes_to_nothing_and_keeps_its_files(data_dir, tmp_pat
     _configure("mel")
     arguments = dict(tasks="synthetic_event", batch_size=4, steps=6, steps_per_epoch=3, validation_clips=4, verbose=0)
     training.train(str(tmp_path), data_dir, **arguments)
-    final = (tmp_path / "final.keras").read_bytes()
+    files = {name: (tmp_path / name).read_bytes() for name in ("final.keras", "run.json")}
     again = training.train(str(tmp_path), data_dir, **arguments)
     assert again["steps"] == 6 and again["history"] == {}  # nothing left to do
     assert (tmp_path / "backup" / "epoch-2" / "state.json").exists()
-    assert len(final) > 0
+    assert all(len(content) > 0 for content in files.values())
+    assert {name: (tmp_path / name).read_bytes() for name in files} == files  # not rewritten
 
 
 def test_nan_loss_stops_with_a_clear_error_and_saves_no_nan_state(data_dir, tmp_path):
@@ -82,3 +84,24 @@ def test_nan_loss_stops_with_a_clear_error_and_saves_no_nan_state(data_dir, tmp_
                        validation_clips=4, verbose=0, learning_rate=1e30)  # weights overflow within 2 steps
     assert list(pathlib.Path(tmp_path, "backup").glob("epoch-*")) == []
     assert not (tmp_path / "final.keras").exists()
+    assert not (tmp_path / "best.keras").exists()  # validation accuracy is finite, the weights are not
+
+
+def test_best_model_export_skips_nan_epochs_and_remembers_its_best_across_runs(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = tmp_path / "best.keras"
+    export = training.BestModelExport(path, "val_accuracy")
+    export.set_model(model)
+    export.on_train_begin()
+    export.on_epoch_end(0, {"loss": float("nan"), "val_accuracy": 0.9})
+    assert not path.exists()
+    export.on_epoch_end(1, {"loss": 1.0, "val_accuracy": 0.6})
+    saved = path.read_bytes()
+    resumed = training.BestModelExport(path, "val_accuracy")  # a resumed run
+    resumed.set_model(model)
+    resumed.on_train_begin()
+    assert resumed.best == pytest.approx(0.6)
+    resumed.on_epoch_end(2, {"loss": 0.9, "val_accuracy": 0.5})
+    assert path.read_bytes() == saved
+    resumed.on_epoch_end(3, {"loss": 0.8, "val_accuracy": 0.7})
+    assert resumed.best == pytest.approx(0.7) and (tmp_path / "best.keras.json").exists()
