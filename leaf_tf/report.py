@@ -70,14 +70,6 @@ def _frontend_order(names) -> list[str]:
     return sorted(set(names), key=lambda n: (_order_index(n), n))
 
 
-def _task_key(task: str) -> str:
-    """Our registry names map to the paper's rows (`speaker_id_librispeech` -> `speaker_id`)."""
-    for key in PAPER_TABLE3:
-        if task == key or task.startswith(key):
-            return key
-    return task
-
-
 def table3(results: list[dict]) -> list[list[str]]:
     """Rows (header first) of the task x frontend accuracy table."""
     cells: dict[tuple[str, str], dict] = {}
@@ -88,8 +80,8 @@ def table3(results: list[dict]) -> list[list[str]]:
     frontends = _frontend_order(frontend for _, frontend in cells)
     paper_rows = list(PAPER_TABLE3)
     tasks = sorted({task for task, _ in cells},
-                   key=lambda t: (paper_rows.index(_task_key(t)) if _task_key(t) in paper_rows else len(paper_rows), t))
-    has_paper = {f: any(f in PAPER_TABLE3.get(_task_key(t), {}) for t in tasks) for f in frontends}
+                   key=lambda t: (paper_rows.index(t) if t in paper_rows else len(paper_rows), t))
+    has_paper = {f: any(f in PAPER_TABLE3.get(t, {}) for t in tasks) for f in frontends}
     header = ["task"]
     for frontend in frontends:
         header.append(frontend)
@@ -105,7 +97,7 @@ def table3(results: list[dict]) -> list[list[str]]:
             if result:
                 sums[frontend].append((result["accuracy"], result["plus_minus"]))
             if has_paper[frontend]:
-                paper = PAPER_TABLE3.get(_task_key(task), {}).get(frontend)
+                paper = PAPER_TABLE3.get(task, {}).get(frontend)
                 row.append(f"{paper[0]:.1f} ± {paper[1]:.1f}" if paper else "–")
         rows.append(row)
     average = ["average"]
@@ -120,7 +112,7 @@ def table3(results: list[dict]) -> list[list[str]]:
             average.append("–")
         if has_paper[frontend]:
             paper = PAPER_TABLE3_AVERAGE.get(frontend)
-            full = {_task_key(t) for t in tasks} == set(PAPER_TABLE3)
+            full = set(tasks) == set(PAPER_TABLE3)
             average.append(f"{paper[0]:.1f} ± {paper[1]:.1f}" if paper and full else "–")
     rows.append(average)
     return rows

@@ -46,3 +46,11 @@ def test_table4_and_markdown_csv(tmp_path):
     assert csv_text.splitlines()[0].startswith("frontend,encoder,frontend params")
     with pytest.raises(ValueError, match="No results for table 3"):
         report.make_report([run], table="3")
+
+
+def test_paper_figures_only_beside_the_paper_tasks(tmp_path):
+    """`speech_commands_12` (12 classes) and `speaker_id_voxceleb` are not the paper's Table 3 rows."""
+    run = _write(tmp_path / "leaf", "leaf", "efficientnet_b0",
+                 {"speech_commands_12": _accuracy(0.95, 0.01), "speaker_id_voxceleb": _accuracy(0.50, 0.01)})
+    rows = report.table3(report.load_results([run]))
+    assert rows[0] == ["task", "leaf"]  # no paper figure to show beside them
