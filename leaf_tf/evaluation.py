@@ -47,9 +47,8 @@ def predict_clips(model: keras.Model, task, split: str, data_dir=None, batch_siz
                   normalize_loudness: bool = False, max_clips: int | None = None, head: str | None = None):
     """`(labels [clips] or [clips, classes], clip logits [clips, classes])` over a task's split."""
     task = get_task(task)
-    windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness)
-    if max_clips is not None:
-        windows = windows.unbatch().filter(lambda w: w["clip"] < max_clips).batch(batch_size)
+    windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness,
+                                    max_clips=max_clips)
 
     @tf.function(reduce_retracing=True)
     def score(audio):
@@ -80,9 +79,8 @@ def evaluate(workdir: str | pathlib.Path, data_dir=None, split: str = "test", ch
         task = get_task(name)
         labels, scores = predict_clips(model, task, split, data_dir, batch_size, run.get("window_s", 1.0),
                                        run.get("normalize_loudness", False), max_clips, head=name if multitask else None)
-        if task.multi_label:
-            probabilities = 1.0 / (1.0 + np.exp(-scores))
-            results[name] = {"metric": "map", **metrics.multilabel_metrics(labels, probabilities)}
+        if task.multi_label:  # AUC and AP depend on the ranking only: logits rank as the sigmoids do, without ties
+            results[name] = {"metric": "map", **metrics.multilabel_metrics(labels, scores)}
         else:
             results[name] = {"metric": "accuracy", **metrics.accuracy(labels, scores)}
         results[name].update(paper_task=task.paper_task, split=split)

@@ -287,9 +287,8 @@ def _validation_data(tasks, batch_size, data_dir, window_s, normalize_loudness, 
     datasets = []
     for index, task in enumerate(tasks):
         split = "validation" if "validation" in task.splits or (task.hash_splits or {}).get("validation") else "test"
-        windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness).unbatch()
-        if clips is not None:
-            windows = windows.filter(lambda window: window["clip"] < clips)
+        windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness,
+                                        max_clips=clips).unbatch()
         if len(tasks) == 1:
             return windows.map(lambda w: (w["audio"], w["label"])).batch(batch_size)
 

@@ -154,15 +154,19 @@ def eval_dataset(
     window_s: float = 1.0,
     normalize_loudness: bool = False,
     input_context: tf.distribute.InputContext | None = None,
+    max_clips: int | None = None,
 ) -> tf.data.Dataset:
     """Full-clip evaluation windows: `{"audio": [B, window], "clip": [B] int64, "label": ...}`, one pass.
 
     `clip` numbers the clips of the split (0, 1, ...) so that `clip_logits` can
-    average each clip's windows; the last batch may be smaller.
+    average each clip's windows; the last batch may be smaller. `max_clips`
+    keeps the first clips only (the others are never decoded).
     """
     task = get_task(task)
     window = int(round(window_s * task.sample_rate))
     dataset = decoded_examples(task, task.split_name(split), data_dir, False, 0, input_context).enumerate()
+    if max_clips is not None:
+        dataset = dataset.take(max_clips)
 
     def windows(clip, example):
         audio = clip_windows(example["audio"], window)

@@ -48,6 +48,12 @@ def test_full_clip_evaluation_gives_one_prediction_per_clip(name, mocked):
     assert len(clips) == expected == len(clip_scores) > 0
 
 
+def test_evaluation_of_the_first_clips_only(mocked):
+    full = np.concatenate([b["clip"].numpy() for b in pipeline.eval_dataset("emotion", batch_size=5, split="test")])
+    first = np.concatenate([b["clip"].numpy() for b in pipeline.eval_dataset("emotion", 5, "test", max_clips=3)])
+    assert set(first) == {0, 1, 2} and len(first) == int(np.sum(full < 3))
+
+
 def test_registry_facts():
     assert tasks.get_task("speech_commands").num_classes == 35
     assert tasks.get_task("instrument").label_key == "instrument/family"
