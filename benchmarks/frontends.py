@@ -32,6 +32,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -79,16 +80,17 @@ def reference_leaf() -> leaf_tf.Leaf:
     return leaf_tf.Leaf(n_filters=N_FILTERS, implementation="direct", activation=TransposedSquaredModulus())
 
 
-FRONTENDS: dict[str, Callable[[], keras.layers.Layer]] = {
-    "mel": lambda: leaf_tf.MelFilterbanks(n_filters=N_FILTERS),
-    "mel_pcen": lambda: leaf_tf.MelPCEN(n_filters=N_FILTERS),
-    "tdfbanks": lambda: leaf_tf.TimeDomainFilterbanks(n_filters=N_FILTERS),
-    "sincnet": lambda: leaf_tf.SincNet(n_filters=N_FILTERS),
-    "sincnet_plus": lambda: leaf_tf.SincNetPlus(n_filters=N_FILTERS),
-    "leaf": lambda: leaf_tf.Leaf(n_filters=N_FILTERS),
-    "leaf_reference": reference_leaf,
-    "wavegram": leaf_tf.Wavegram,
-}
+def _frontends() -> dict[str, Callable[[], keras.layers.Layer]]:
+    """Every registered frontend at `N_FILTERS` filters, with `leaf_reference` after `leaf`."""
+    builders = {}
+    for name in leaf_tf.frontends.FRONTENDS:
+        builders[name] = functools.partial(leaf_tf.frontends.build_frontend, name, n_filters=N_FILTERS)
+        if name == "leaf":
+            builders["leaf_reference"] = reference_leaf
+    return builders
+
+
+FRONTENDS = _frontends()
 
 
 # ---------------------------------------------------------------- measuring

@@ -87,3 +87,20 @@ def test_gin_built_leaf_survives_keras_round_trip(tmp_path):
     gin.clear_config()
     np.testing.assert_array_equal(keras.models.load_model(tmp_path / "m.keras")(x), expected)
     assert isinstance(model.layers[0], leaf_tf.Leaf)
+
+
+ENCODER_CLASSES = {"cnn14": "CNN14", "convnet": "ConvNet", "efficientnet_b0": "EfficientNetB0", "pann": "PANN"}
+
+
+def test_every_encoder_config_selects_its_encoder():
+    from leaf_tf import encoders
+
+    paths = sorted((CONFIGS.parent / "encoders").glob("*.gin"))
+    assert [p.stem for p in paths] == sorted(ENCODER_CLASSES)
+    for path in paths:
+        gin.clear_config()
+        gin.parse_config_files_and_bindings([str(path)], [])
+        encoder = encoders.configured_encoder()
+        assert type(encoder) is getattr(encoders, ENCODER_CLASSES[path.stem]), path.name
+        if path.stem == "cnn14":  # the file's values reach the layer
+            assert encoder.widths == (64, 128, 256, 512, 1024, 2048) and encoder.pool_padding == "same"

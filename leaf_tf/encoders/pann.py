@@ -89,13 +89,7 @@ class _BlockStack(keras.layers.Layer):
         return outputs
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "depth": self.depth,
-            "dropout_rate": self.dropout_rate,
-            "widths": self.widths,
-            "pool_padding": self.pool_padding,
-        }
+        return {**super().get_config(), "dropout_rate": self.dropout_rate, "widths": self.widths}
 
 
 @register()
@@ -117,8 +111,7 @@ class PANN(_BlockStack):
     """
 
     def __init__(self, depth: int = 6, dropout_rate: float = 0.2, widths=None, name: str = "pann", **kwargs):
-        kwargs.pop("pool_padding", None)  # always "same", as in the reference
-        super().__init__(depth, dropout_rate, widths, "same", name=name, **kwargs)
+        super().__init__(depth, dropout_rate, widths, "same", name=name, **kwargs)  # "same", as in the reference
 
     def call(self, inputs, training=None):
         return self.call_trunk(inputs, training=training)
@@ -128,6 +121,9 @@ class PANN(_BlockStack):
         for block in self.blocks:
             shape = block.compute_output_shape(shape)
         return shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "depth": self.depth}
 
 
 @register()
@@ -167,7 +163,6 @@ class CNN14(_BlockStack):
         name: str = "cnn14",
         **kwargs,
     ):
-        kwargs.pop("depth", None)
         super().__init__(len(widths), dropout_rate, widths, pool_padding, name=name, **kwargs)
         self.embedding_dropout = embedding_dropout
         self.embedding_size = embedding_size
@@ -191,6 +186,9 @@ class CNN14(_BlockStack):
         return (input_shape[0], self.embedding_size)
 
     def get_config(self) -> dict:
-        config = super().get_config()
-        config.pop("depth")
-        return {**config, "embedding_dropout": self.embedding_dropout, "embedding_size": self.embedding_size}
+        return {
+            **super().get_config(),
+            "pool_padding": self.pool_padding,
+            "embedding_dropout": self.embedding_dropout,
+            "embedding_size": self.embedding_size,
+        }

@@ -86,3 +86,13 @@ def test_encoders_serialize(encoder):
     encoder(np.zeros((1, 40, 40, 1), np.float32))
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(encoder))
     assert restored.get_config() == encoder.get_config()
+
+
+def test_encoder_configs_keep_every_argument_and_refuse_foreign_ones():
+    cnn14 = encoders.CNN14(widths=(4,) * 6, embedding_size=8, pool_padding="valid")
+    assert encoders.CNN14.from_config(cnn14.get_config()).pool_padding == "valid"
+    assert "depth" not in cnn14.get_config() and "pool_padding" not in encoders.PANN(depth=2, widths=(4, 8)).get_config()
+    with pytest.raises(TypeError, match="pool_padding"):
+        encoders.PANN(depth=2, widths=(4, 8), pool_padding="valid")  # the reference's trunk always pads
+    with pytest.raises(TypeError, match="depth"):
+        encoders.CNN14(widths=(4,) * 6, depth=3)  # CNN14's depth is len(widths)

@@ -169,7 +169,7 @@ def used_workdir(tmp_path):
         ("unknown_binding", "No configurable matching 'Leafy'"),
         ("missing_gin_file", "gin config file not found: configs/no_such_file.gin"),
         ("dataset_not_prepared", "'crema_d', which is not prepared in"),
-        ("batch_size", "steps and steps_per_epoch must be positive"),
+        ("zero_steps", "steps and steps_per_epoch must be positive"),
     ],
 )
 def test_train_errors_are_one_line_and_keep_the_workdir(case, fragment, used_workdir, tmp_path):
@@ -182,7 +182,7 @@ def test_train_errors_are_one_line_and_keep_the_workdir(case, fragment, used_wor
         configs.append("configs/no_such_file.gin")
     elif case == "dataset_not_prepared":
         bindings = ['train.tasks = "emotion"']
-    elif case == "batch_size":
+    elif case == "zero_steps":
         bindings.append("train.steps = 0")
         data_dir = tmp_path / "data"
     result = _run_cli(_train_command(used_workdir, data_dir, bindings, configs)[1:])
