@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from leaf_tf.encoders.stack import LayerStack
@@ -79,7 +78,7 @@ class ConvBlock(LayerStack):
 
 
 @register()
-class ConvNet(keras.layers.Layer):
+class ConvNet(LayerStack):
     """One `ConvBlock` per entry of `filters`, max pooling in blocks 0, 1, 3, 5, ... (not 2, 4, ...).
 
     The reference's `common.gin` uses `filters=[64, 128, 256, 256, 512, 512]`,
@@ -109,33 +108,19 @@ class ConvNet(keras.layers.Layer):
         self.activation = activation
         self.normalization = normalization
         self.dropout = dropout
-        self.blocks = [
+        self.stack = [
             ConvBlock(width, activation, normalization, dropout, max_pooling=(not i or i % 2), dtype=self.dtype_policy.name)
             for i, width in enumerate(self.filters)
         ]
 
     @property
+    def blocks(self) -> list[ConvBlock]:
+        return self.stack
+
+    @property
     def min_input_size(self) -> tuple[int, int]:
         side = 2 ** sum(block.max_pooling for block in self.blocks)
         return side, side
-
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        for block in self.blocks:
-            block.build(shape)
-            shape = block.compute_output_shape(shape)
-
-    def call(self, inputs, training=None):
-        outputs = inputs
-        for block in self.blocks:
-            outputs = block(outputs, training=training)
-        return outputs
-
-    def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        for block in self.blocks:
-            shape = block.compute_output_shape(shape)
-        return shape
 
     def get_config(self) -> dict:
         return {
