@@ -32,13 +32,11 @@ TITLES = {
 
 def render(output: pathlib.Path, n_filters: int = 40, sample_rate: int = 16000, duration_s: float = 3.0) -> dict:
     """Writes the figure to `output`; returns `{frontend: (frames, channels, seconds)}`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from leaf_tf import plot  # a plain Figure on an Agg canvas: the caller's pyplot backend stays as it was
 
     audio = speech_like(duration_s, sample_rate)
-    figure, axes = plt.subplots(len(FRONTENDS) + 1, 1, figsize=(10, 2.0 * (len(FRONTENDS) + 1)), sharex=True)
+    figure = plot._matplotlib()(figsize=(10, 2.0 * (len(FRONTENDS) + 1)))
+    axes = figure.subplots(len(FRONTENDS) + 1, 1, sharex=True)
     time_axis = np.arange(audio.size) / sample_rate
     axes[0].plot(time_axis, audio, linewidth=0.4, color="black")
     axes[0].set_ylabel("waveform")
@@ -55,9 +53,7 @@ def render(output: pathlib.Path, n_filters: int = 40, sample_rate: int = 16000, 
         axis.set_title(f"{TITLES[name]}: {features.shape[0]} frames x {features.shape[1]} channels", fontsize=9)
     axes[-1].set_xlabel("time (s)")
     figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=90)
-    plt.close(figure)
+    plot.save_figure(figure, output, dpi=90)
     return summary
 
 

@@ -37,7 +37,6 @@ import keras
 import numpy as np
 
 from leaf_tf import frontends as frontends_lib
-from leaf_tf import models  # noqa: F401  (registers the classifiers so that `.keras` files load)
 from leaf_tf.frontends import Frontend, Leaf, MelFilterbanks, Wavegram
 from leaf_tf.initializers import GaborInit, SincInit
 from leaf_tf.layers.activations import SquaredModulus

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from leaf_tf import encoders as encoders_lib
 from leaf_tf import frontends as frontends_lib
+from leaf_tf.frontends.base import deserialize, serialize
 from leaf_tf.metrics import MaskedSparseCategoricalAccuracy
 from leaf_tf.registry import register
 
@@ -69,14 +70,6 @@ def _as_frontend(frontend):
 
 def _as_encoder(encoder):
     return encoders_lib.build_encoder(encoder) if isinstance(encoder, str) else encoder
-
-
-def _serialize(obj):
-    return None if obj is None else keras.saving.serialize_keras_object(obj)
-
-
-def _deserialize(config):
-    return keras.saving.deserialize_keras_object(config) if isinstance(config, dict) else config
 
 
 class _Classifier(keras.Model):
@@ -158,8 +151,8 @@ class _Classifier(keras.Model):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "frontend": _serialize(self.frontend),
-            "encoder": _serialize(self.encoder),
+            "frontend": serialize(self.frontend),
+            "encoder": serialize(self.encoder),
             "pooling": self.pooling,
         }
 
@@ -167,7 +160,7 @@ class _Classifier(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         for key in ("frontend", "encoder"):
-            config[key] = _deserialize(config.get(key))
+            config[key] = deserialize(config.get(key))
         return cls(**config)
 
 

@@ -35,7 +35,8 @@ def serialize(obj):
 
 
 def deserialize(config):
-    return None if config is None else keras.saving.deserialize_keras_object(config)
+    """The object a `serialize` config describes; anything else (None, a name) is returned as is."""
+    return keras.saving.deserialize_keras_object(config) if isinstance(config, dict) else config
 
 
 def build_stage(stage, input_shape) -> tuple:
