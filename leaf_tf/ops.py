@@ -69,10 +69,7 @@ def _fast_lengths(limit: int) -> tuple[int, ...]:
 
 def fast_fft_length(n: int) -> int:
     """Smallest even `2^a 3^b 5^c >= n`."""
-    limit = 2
-    while limit < n:
-        limit *= 2
-    return next(length for length in _fast_lengths(limit) if length >= n)
+    return next(length for length in _fast_lengths(max(dsp.next_power_of_two(n), 2)) if length >= n)
 
 
 @dataclass(frozen=True)
@@ -109,8 +106,8 @@ def overlap_save_plan(
     min_length = num_taps - 1 + align
     limit = max(max_fft_length, fast_fft_length(min_length))
     best = None
-    for length in _fast_lengths(2 * limit):
-        if length < min_length or length > limit:
+    for length in _fast_lengths(limit):
+        if length < min_length:
             continue
         hop = (length - num_taps + 1) // align * align
         plan = OverlapSavePlan(length, hop, -(-num_outputs // hop))
