@@ -17,3 +17,7 @@ from leaf_tf import layers  # noqa: E402
 def doctest_globals(doctest_namespace):
     doctest_namespace.update(tf=tf, np=np, keras=keras, leaf_tf=leaf_tf, **{name: getattr(layers, name) for name in layers.__all__})
     doctest_namespace.update({name: getattr(leaf_tf, name) for name in leaf_tf.__all__})
+
+# The command modules define absl flags when imported, and train's and eval's share names: doctest collection
+# would import both into one process. They hold no doctests; the tests run them as subprocesses.
+collect_ignore_glob = ["leaf_tf/commands/*.py"]

@@ -3,43 +3,7 @@
     python eval.py --workdir=/tmp/leaf [--split=test] [--checkpoint=best] [--data_dir=...]
 """
 
-import json
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
-
-from absl import app, flags  # noqa: E402
-
-import leaf_tf  # noqa: F401, E402  (registers every gin configurable)
-from leaf_tf import cli, evaluation  # noqa: E402
-
-flags.DEFINE_string("workdir", None, "The training run's work directory.")
-flags.DEFINE_string("data_dir", None, "TFDS data directory (default: TFDS's).")
-flags.DEFINE_string("split", "test", "Split to evaluate: train, validation or test.")
-flags.DEFINE_enum("checkpoint", "best", list(evaluation.CHECKPOINTS), "Which saved model to evaluate.")
-flags.DEFINE_integer("batch_size", 64, "Windows per batch.")
-flags.DEFINE_integer("max_clips", None, "Evaluate only the first N clips of each task (quick checks).")
-flags.mark_flag_as_required("workdir")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-
-    def run():
-        summary = evaluation.evaluate(FLAGS.workdir, FLAGS.data_dir, FLAGS.split, FLAGS.checkpoint, FLAGS.batch_size,
-                                      FLAGS.max_clips)
-        for task, result in summary["tasks"].items():
-            if result["metric"] == "accuracy":
-                print(f"{task}: accuracy {100 * result['accuracy']:.1f} ± {100 * result['plus_minus']:.1f} % "
-                      f"({result['count']} clips)")
-            else:
-                print(f"{task}: mAP {result['map']:.3f}, AUC {result['auc']:.3f}, d' {result['d_prime']:.2f}")
-        print(json.dumps({"results": f"{FLAGS.workdir}/results.json"}))
-
-    cli.run("eval.py", run)
-
+from leaf_tf.commands.eval import run_main
 
 if __name__ == "__main__":
-    app.run(main)
+    run_main()

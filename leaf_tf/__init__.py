@@ -2,7 +2,7 @@
 
 # Importing every module registers all gin configurables up front: gin refuses new
 # configurables once a config has been parsed (and locked).
-from leaf_tf import dsp, encoders, gin_externals, initializers, layers, metrics, models  # noqa: F401
+from leaf_tf import dsp, encoders, gin_externals, initializers, layers, metrics, models, optimizers  # noqa: F401
 from leaf_tf.frontends import (
     Frontend,
     Leaf,

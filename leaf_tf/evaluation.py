@@ -1,17 +1,22 @@
 """Full-clip evaluation of a trained run: `evaluate(workdir)` -> `results.json`.
 
 Each clip of the evaluation split is cut into consecutive windows of the
-training window length (the last one zero-padded), the model scores every
-window, and the clip's scores are the mean of its windows' logits (the paper's
+training window length (the last one ending at the clip's end, overlapping
+its predecessor; `last_window="padded"` zero-pads it instead), the model
+scores every window, and the clip's scores are the mean of its windows' logits (the paper's
 protocol). Single-label tasks report top-1 accuracy with a 95% Wilson
 interval; multi-label tasks (AudioSet) report mAP, mean ROC AUC and d-prime.
+
+`results.json` depends only on the trained model and the data: evaluating
+the same run twice writes the same bytes. For single-label tasks it also
+keeps each clip's label and predicted class (`labels`, `predictions`, in the
+split's order), from which `leaf_tf.report` pairs runs clip by clip.
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
-import time
 
 import keras
 import numpy as np
@@ -39,16 +44,23 @@ def load_run(workdir: str | pathlib.Path, checkpoint: str = "best") -> tuple[ker
     for name in order:
         path = workdir / f"{name}.keras"
         if path.exists():
-            return keras.models.load_model(path), {**json.loads(run_file.read_text()), "checkpoint": path.name}
+            # Not compiled: evaluation needs no optimizer, losses or metrics.
+            return keras.models.load_model(path, compile=False), {**json.loads(run_file.read_text()),
+                                                                   "checkpoint": path.name}
     raise FileNotFoundError(f"{workdir} has no best.keras or final.keras: training did not finish an epoch.")
 
 
 def predict_clips(model: keras.Model, task, split: str, data_dir=None, batch_size: int = 64, window_s: float = 1.0,
-                  normalize_loudness: bool = False, max_clips: int | None = None, head: str | None = None):
-    """`(labels [clips] or [clips, classes], clip logits [clips, classes])` over a task's split."""
+                  normalize_loudness: bool = False, max_clips: int | None = None, head: str | None = None,
+                  last_window: str = "aligned"):
+    """`(labels [clips] or [clips, classes], clip logits [clips, classes])` over a task's split.
+
+    `last_window`: "aligned" (the last window ends at the clip's end) or
+    "padded" (zero-padded); see `data.pipeline.clip_windows`.
+    """
     task = get_task(task)
     windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness,
-                                    max_clips=max_clips)
+                                    max_clips=max_clips, last_window=last_window)
 
     @tf.function(reduce_retracing=True)
     def score(audio):
@@ -68,32 +80,36 @@ def predict_clips(model: keras.Model, task, split: str, data_dir=None, batch_siz
 
 
 def evaluate(workdir: str | pathlib.Path, data_dir=None, split: str = "test", checkpoint: str = "best",
-             batch_size: int = 64, max_clips: int | None = None) -> dict:
+             batch_size: int = 64, max_clips: int | None = None, last_window: str = "aligned") -> dict:
     """Evaluates every task of a run on full clips; writes and returns `results.json`'s content."""
     workdir = pathlib.Path(workdir)
     model, run = load_run(workdir, checkpoint)
     multitask = len(run["tasks"]) > 1
     results = {}
-    start = time.time()
     for name in run["tasks"]:
         task = get_task(name)
         labels, scores = predict_clips(model, task, split, data_dir, batch_size, run.get("window_s", 1.0),
-                                       run.get("normalize_loudness", False), max_clips, head=name if multitask else None)
+                                       run.get("normalize_loudness", False), max_clips, head=name if multitask else None,
+                                       last_window=last_window)
         if task.multi_label:  # AUC and AP depend on the ranking only: logits rank as the sigmoids do, without ties
             results[name] = {"metric": "map", **metrics.multilabel_metrics(labels, scores)}
         else:
-            results[name] = {"metric": "accuracy", **metrics.accuracy(labels, scores)}
+            results[name] = {"metric": "accuracy", **metrics.accuracy(labels, scores),
+                             "labels": [int(label) for label in labels],
+                             "predictions": [int(p) for p in np.argmax(scores, axis=-1)]}
         results[name].update(paper_task=task.paper_task, split=split)
     summary = {
-        "workdir": str(workdir),
         "checkpoint": run["checkpoint"],
         "frontend": run["frontend"],
+        "label": run.get("label", run["frontend"]),
+        "seed": run.get("seed"),
         "encoder": run["encoder"],
         "parameters": run["parameters"],
         "steps": run["steps"],
         "split": split,
+        "max_clips": max_clips,
+        "last_window": last_window,
         "tasks": results,
-        "eval_seconds": round(time.time() - start, 1),
     }
     atomic_write_text(workdir / "results.json", json.dumps(summary, indent=2))
     return summary

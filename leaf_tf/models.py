@@ -60,6 +60,8 @@ _POOLINGS = {
     "avg_time": lambda name: TimePooling("avg", name=name),
 }
 
+FEATURE_NORMALIZATIONS = (None, "batch")
+
 # Label value marking "this example does not belong to this task" in multi-task batches.
 IGNORED_LABEL = -1
 
@@ -85,16 +87,29 @@ class _Classifier(keras.Model):
         frequency (global, the reference's "max"), or "max_time" / "avg_time"
         over time only, keeping frequency (`TimePooling`). Encoders that output
         an embedding (`CNN14`) are not pooled.
+      feature_normalization: None (the reference: the representation goes
+        straight into the encoder) or "batch": a `BatchNormalization` of each
+        frequency channel over batch and time between frontend and encoder
+        (as PANNs' `bn0`), so that every frontend reaches the encoder at unit
+        scale. Per-channel statistics are pooled over clips, so differences
+        between clips (the steady spectrum that pitch needs) are kept.
     """
 
-    def __init__(self, frontend=None, encoder=None, pooling: str = "max", **kwargs):
+    def __init__(self, frontend=None, encoder=None, pooling: str = "max", feature_normalization: str | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         if pooling not in _POOLINGS:
             raise ValueError(f"Unknown pooling {pooling!r}; expected one of {', '.join(_POOLINGS)}.")
+        if feature_normalization not in FEATURE_NORMALIZATIONS:
+            raise ValueError(f"Unknown feature_normalization {feature_normalization!r}; expected one of "
+                             f"{FEATURE_NORMALIZATIONS}.")
         self.frontend = _as_frontend(frontend)
         self.encoder = _as_encoder(encoder)
         self.pooling = pooling
         self._pool = _POOLINGS[pooling](name=f"{pooling}_pooling")
+        self.feature_normalization = feature_normalization
+        self.feature_norm = (keras.layers.BatchNormalization(axis=-1, name="feature_norm")
+                             if feature_normalization == "batch" else None)
         self._min_frames, min_channels = encoders_lib.min_input_size(self.encoder)
         channels = getattr(self.frontend, "n_channels", None)
         if channels is not None and channels < min_channels:
@@ -133,6 +148,8 @@ class _Classifier(keras.Model):
     def embed(self, inputs, training=None):
         """`[batch, samples]` waveforms -> pooled encoder features `[batch, features]`."""
         features = inputs if self.frontend is None else self.frontend(inputs, training=training)
+        if self.feature_norm is not None:
+            features = self.feature_norm(features, training=training)
         if len(features.shape) == 3:
             features = features[..., tf.newaxis]
         self._check_frames(features, inputs.shape[1])
@@ -154,6 +171,7 @@ class _Classifier(keras.Model):
             "frontend": serialize(self.frontend),
             "encoder": serialize(self.encoder),
             "pooling": self.pooling,
+            "feature_normalization": self.feature_normalization,
         }
 
     @classmethod
@@ -268,6 +286,8 @@ def describe(model: _Classifier) -> dict[str, int]:
     The model must be built (called once).
     """
     heads = list(model.heads.values()) if isinstance(model, MultiTaskClassifier) else [model.head]
-    counts = {"frontend": _count([model.frontend]), "encoder": _count([model.encoder]), "heads": _count(heads)}
+    # The feature normalisation (if any) is the encoder's input layer.
+    counts = {"frontend": _count([model.frontend]), "encoder": _count([model.encoder, model.feature_norm]),
+              "heads": _count(heads)}
     counts["total"] = sum(counts.values())
     return counts

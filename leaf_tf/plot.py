@@ -4,6 +4,7 @@
     python -m leaf_tf.plot features --audio FILE [--workdir W ...] [--model FILE ...]
                                     [--frontends leaf mel ...] [--output features.png]
     python -m leaf_tf.plot export-filters (--workdir W | --model FILE | --frontend NAME) --output F.json|F.csv
+    python -m leaf_tf.plot drift RUN_OR_COMPARE_DIR [...] [--output drift.png]
 
 * `filters`: centre frequencies against the mel initialisation, bandwidths,
   pooling widths, PCEN alpha / delta / root / smoothing per channel, and the
@@ -12,6 +13,9 @@
   representation of it, frequency axis in Hz (`features_figure`).
 * `export-filters`: the numbers behind the `filters` figure as JSON or CSV
   (`leaf_tf.inspection.describe_filters`).
+* `drift`: for trained runs grouped by label (e.g. a `leaf_tf.compare`
+  workdir), each filter's centre-frequency change from initialisation and
+  PCEN's α and smoothing per channel, one line per seed (`drift_figure`).
 
 A workdir is a training directory holding `final.keras` (used first) or
 `best.keras`; `--frontend NAME` (`leaf`, `mel`, `tdfbanks`, `sincnet`,
@@ -43,7 +47,7 @@ import tensorflow as tf
 from leaf_tf import demo, inspection
 from leaf_tf.frontends import FRONTENDS, Frontend
 
-__all__ = ["FilterPlotCallback", "features_figure", "filters_figure", "main", "save_figure"]
+__all__ = ["FilterPlotCallback", "drift_figure", "features_figure", "filters_figure", "main", "save_figure"]
 
 PROG = "leaf_tf.plot"
 logger = logging.getLogger(__name__)
@@ -385,6 +389,83 @@ def features_figure(
     return figure
 
 
+# ---------------------------------------------------------------- drift across runs
+
+
+def drift_figure(runs: dict[str, list[dict]], title: str | None = None):
+    """How far the learnt parameters moved from initialisation, per configuration, one line per seed.
+
+    `runs`: `{label: [describe_filters(frontend) of each seed's trained frontend]}`.
+    One row per label: (a) centre-frequency change in Hz per filter, over the
+    filter's initial centre; (b) PCEN α and (c) PCEN smoothing per channel
+    (the values the forward pass uses), the initial value dashed.
+    """
+    from matplotlib.figure import Figure
+
+    labels = [label for label, infos in runs.items() if infos and "mel_init_center_hz" in infos[0]]
+    if not labels:
+        raise PlotError("no run with learnable filters to show (mel has none)")
+    figure = Figure(figsize=(13, 2.9 * len(labels) + 0.6), layout="constrained")
+    axes = figure.subplots(len(labels), 3, squeeze=False)
+    for row, label in enumerate(labels):
+        infos = runs[label]
+        centre_axis, alpha_axis, smooth_axis = axes[row]
+        for seed, info in enumerate(infos):
+            change = info["center_hz"] - info["mel_init_center_hz"]
+            centre_axis.plot(info["mel_init_center_hz"], change, "o-", markersize=2.5, linewidth=0.8,
+                             color=f"C{seed}", label=f"seed {seed}" if row == 0 else None)
+        centre_axis.axhline(0.0, color="0.55", linewidth=1)
+        centre_axis.set_xscale("log")
+        centre_axis.xaxis.set_major_formatter(_plain_formatter())
+        centre_axis.set_title(f"{label}: centre-frequency change", fontsize=10, loc="left")
+        centre_axis.set_ylabel("Δ centre (Hz)")
+        for axis, key, name in ((alpha_axis, "alpha", "PCEN α"), (smooth_axis, "smooth", "PCEN smoothing s")):
+            if f"pcen_{key}" not in infos[0]:
+                _missing(axis, "no PCEN")
+                continue
+            for seed, info in enumerate(infos):
+                axis.plot(info["mel_init_center_hz"], info[f"pcen_{key}"], "o-", markersize=2.5, linewidth=0.8,
+                          color=f"C{seed}")
+            axis.axhline(infos[0]["pcen_init"][key], linestyle="--", color="0.55", linewidth=1.5)
+            axis.set_xscale("log")
+            axis.xaxis.set_major_formatter(_plain_formatter())
+            axis.set_title(f"{label}: {name} per channel", fontsize=10, loc="left")
+        if row == len(labels) - 1:
+            for axis in axes[row]:
+                axis.set_xlabel("initial centre frequency (Hz)")
+    if len(runs[labels[0]]) > 1:
+        axes[0][0].legend(fontsize=7, loc="upper left")
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return figure
+
+
+def _plain_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: f"{value:g}")
+
+
+def _trained_frontends_by_label(paths) -> dict[str, list[dict]]:
+    """`{label: [describe_filters(...) per run]}` for training workdirs (or directories of them)."""
+    import json
+
+    workdirs = []
+    for path in map(pathlib.Path, paths):
+        found = [path] if (path / "run.json").exists() else sorted(p.parent for p in path.glob("**/run.json"))
+        if not found:
+            raise PlotError(f"{path} holds no training run (no run.json)")
+        workdirs += found
+    runs: dict[str, list[dict]] = {}
+    for workdir in workdirs:
+        run = json.loads((workdir / "run.json").read_text())
+        frontend = inspection.load_trained_frontend(workdir)
+        if isinstance(frontend, FRONTENDS["wavegram"]):
+            continue
+        runs.setdefault(run.get("label", run["frontend"]), []).append(inspection.describe_filters(frontend))
+    return runs
+
+
 # ---------------------------------------------------------------- TensorBoard
 
 
@@ -492,7 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="\n\n".join(__doc__.split("\n\n")[:2]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{filters,features,export-filters}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{filters,features,export-filters,drift}")
 
     filters = commands.add_parser("filters", help="plot learnt filters, pooling and PCEN parameters")
     _add_source_arguments(filters)
@@ -515,6 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-filters", help="write the learnt parameters as JSON or CSV")
     _add_source_arguments(export)
     export.add_argument("--output", required=True, help="FILE.json (every entry) or FILE.csv (one row per filter)")
+
+    drift = commands.add_parser("drift", help="plot how far trained runs moved their filters and PCEN, per seed")
+    drift.add_argument("runs", nargs="+", help="training workdirs, or directories of them (e.g. a compare workdir)")
+    drift.add_argument("--output", default="drift.png", help="PNG to write (default drift.png)")
+    drift.add_argument("--title", default=None)
+    drift.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100)")
     return parser
 
 
@@ -567,7 +655,12 @@ def _run_export(args) -> None:
     print(f"wrote {path} ({description['n_filters']} filters of {description['frontend']})")
 
 
-_COMMANDS = {"filters": _run_filters, "features": _run_features, "export-filters": _run_export}
+def _run_drift(args) -> None:
+    figure = drift_figure(_trained_frontends_by_label(args.runs), args.title)
+    print(f"wrote {save_figure(figure, args.output, args.dpi)}")
+
+
+_COMMANDS = {"filters": _run_filters, "features": _run_features, "export-filters": _run_export, "drift": _run_drift}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,16 +1,25 @@
-"""Paper-style tables from evaluated runs.
+"""Paper-style tables from evaluated runs, with seeds aggregated and paired differences.
 
-    python -m leaf_tf.report WORKDIR [WORKDIR ...] [--table auto|3|4] [--format markdown|csv] [--output FILE]
+    python -m leaf_tf.report PATH [PATH ...] [--table auto|3|4] [--format markdown|csv] [--output FILE]
 
-Table 3 style (single-label tasks): one row per task, one column per
-frontend with `accuracy ± half-width of the 95% Wilson interval` (%), the
-paper's figure next to ours where the paper has one, and an average row (mean
-of the accuracies; its ± combines the tasks' half-widths as independent
-errors, `sqrt(sum h_i^2) / n`). Table 4 style (multi-label, AudioSet): one
-row per frontend and encoder with the frontend's trainable parameters, mAP,
-AUC and d-prime, and the paper's AUC and d-prime.
+Each PATH is a workdir holding `results.json` (written by `eval.py`) or a
+directory of them (e.g. a `leaf_tf.compare` workdir: `<label>/seed-<k>/`).
+Runs are grouped by their label (`train.label`, by default the frontend's
+short name); runs of one label are seeds of one configuration.
 
-Each WORKDIR must hold `results.json` (written by `eval.py`).
+Table 3 style (single-label tasks): one row per task, one column per label.
+With one run per label a cell is `accuracy ± half-width of the 95% Wilson
+interval` (%), the paper's figure beside ours where the paper has one, and
+the average row is the mean of the accuracies (its ± combines the tasks'
+half-widths as independent errors, `sqrt(sum h_i^2) / n`). With several seeds
+a cell is `mean ± standard deviation over seeds [mean per-run Wilson
+half-width]`, the average row likewise over each seed's average; then a
+second table gives, for every pair of labels, the paired difference of
+accuracies with its 95% interval (`statistics.paired_bootstrap`: over seeds
+and test clips), `*` where it excludes zero, and one verdict line per pair.
+
+Table 4 style (multi-label, AudioSet): one row per run with the frontend's
+trainable parameters, mAP, AUC and d-prime, and the paper's AUC and d-prime.
 """
 
 from __future__ import annotations
@@ -22,6 +31,11 @@ import json
 import math
 import pathlib
 import sys
+from collections.abc import Iterable
+
+import numpy as np
+
+from leaf_tf import statistics
 
 # The paper's Table 3 (accuracy %, ± 95% interval), by our task name and frontend short name.
 PAPER_TABLE3 = {
@@ -51,14 +65,31 @@ PAPER_TABLE4 = {
 FRONTEND_ORDER = ("mel", "mel_pcen", "tdfbanks", "sincnet", "sincnet_plus", "leaf", "wavegram")
 
 
+# ------------------------------------------------------------------ loading and grouping
+
+
+def find_runs(paths: Iterable) -> list[pathlib.Path]:
+    """Workdirs holding `results.json`: each path itself, else the runs one or two levels below it."""
+    found = []
+    for path in map(pathlib.Path, paths):
+        if (path / "results.json").exists():
+            found.append(path)
+            continue
+        below = sorted({p.parent for pattern in ("*/results.json", "*/*/results.json") for p in path.glob(pattern)})
+        if not below:
+            raise FileNotFoundError(f"{path} has no results.json (nor runs below it): run eval.py --workdir={path} first.")
+        found.extend(below)
+    return found
+
+
 def load_results(workdirs) -> list[dict]:
-    """The `results.json` of each workdir (with a clear error for a workdir that has none)."""
+    """The `results.json` of each run found under `workdirs` (see `find_runs`)."""
     results = []
-    for workdir in workdirs:
-        path = pathlib.Path(workdir) / "results.json"
-        if not path.exists():
-            raise FileNotFoundError(f"{workdir} has no results.json: run eval.py --workdir={workdir} first.")
-        results.append(json.loads(path.read_text()))
+    for workdir in find_runs(workdirs):
+        run = json.loads((workdir / "results.json").read_text())
+        run.setdefault("label", run["frontend"])
+        run["_workdir"] = str(workdir)
+        results.append(run)
     return results
 
 
@@ -66,79 +97,242 @@ def _order_index(frontend: str) -> int:
     return FRONTEND_ORDER.index(frontend) if frontend in FRONTEND_ORDER else len(FRONTEND_ORDER)
 
 
-def _frontend_order(names) -> list[str]:
-    return sorted(set(names), key=lambda n: (_order_index(n), n))
-
-
-def table3(results: list[dict]) -> list[list[str]]:
-    """Rows (header first) of the task x frontend accuracy table."""
-    cells: dict[tuple[str, str], dict] = {}
+def group_by_label(results: list[dict]) -> dict[str, list[dict]]:
+    """`{label: runs sorted by seed}`, labels in the paper's frontend order, then by first appearance."""
+    groups: dict[str, list[dict]] = {}
     for run in results:
-        for task, result in run["tasks"].items():
-            if result.get("metric") == "accuracy":
-                cells[(task, run["frontend"])] = result
-    frontends = _frontend_order(frontend for _, frontend in cells)
+        groups.setdefault(run["label"], []).append(run)
+    for label, runs in groups.items():
+        seeds = [run.get("seed") for run in runs]
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1}, key=str)
+        if len(runs) > 1 and repeated:
+            where = [run["_workdir"] for run in runs if run.get("seed") in repeated]
+            raise ValueError(f"Label {label!r} has several runs with seed {repeated}: {where}. Give each run its own "
+                             "train.seed, or each configuration its own train.label.")
+        runs.sort(key=lambda run: (run.get("seed") is None, run.get("seed") or 0))
+    first = {label: i for i, label in enumerate(groups)}
+    ordered = sorted(groups, key=lambda label: (_order_index(groups[label][0]["frontend"]), first[label]))
+    return {label: groups[label] for label in ordered}
+
+
+def _accuracy_tasks(run: dict) -> dict[str, dict]:
+    return {task: result for task, result in run["tasks"].items() if result.get("metric") == "accuracy"}
+
+
+def _task_order(tasks) -> list[str]:
     paper_rows = list(PAPER_TABLE3)
-    tasks = sorted({task for task, _ in cells},
-                   key=lambda t: (paper_rows.index(t) if t in paper_rows else len(paper_rows), t))
-    has_paper = {f: any(f in PAPER_TABLE3.get(t, {}) for t in tasks) for f in frontends}
+    return sorted(set(tasks), key=lambda t: (paper_rows.index(t) if t in paper_rows else len(paper_rows), t))
+
+
+# ------------------------------------------------------------------ table 3
+
+
+def _percent(value: float, half_width: float) -> str:
+    return f"{100 * value:.1f} ± {100 * half_width:.1f}"
+
+
+def _paper_cell(paper) -> str:
+    return f"{paper[0]:.1f} ± {paper[1]:.1f}" if paper else "–"
+
+
+def table3(results: list[dict], extra_columns: dict[str, dict[str, tuple[float, float]]] | None = None) -> list[list[str]]:
+    """Rows (header first) of the task x label accuracy table.
+
+    `extra_columns`: `{column name: {task: (accuracy, half-width)}}` shown after
+    the runs (e.g. a baseline), fractions like the runs' accuracies.
+    """
+    groups = group_by_label([run for run in results if _accuracy_tasks(run)])
+    if any(len(runs) > 1 for runs in groups.values()):
+        return _seed_table(groups, extra_columns)
+    cells: dict[tuple[str, str], dict] = {}
+    frontends = {}
+    for label, (run,) in groups.items():
+        frontends[label] = run["frontend"]
+        for task, result in _accuracy_tasks(run).items():
+            cells[(task, label)] = result
+    labels = list(groups)
+    tasks = _task_order(task for task, _ in cells)
+    has_paper = {label: label == frontends[label] and any(label in PAPER_TABLE3.get(t, {}) for t in tasks)
+                 for label in labels}
     header = ["task"]
-    for frontend in frontends:
-        header.append(frontend)
-        if has_paper[frontend]:
-            header.append(f"{frontend} (paper)")
+    for label in labels:
+        header += [label, f"{label} (paper)"] if has_paper[label] else [label]
+    header += list(extra_columns or {})
     rows = [header]
-    sums = {f: [] for f in frontends}
+    sums = {label: [] for label in labels}
     for task in tasks:
         row = [task]
-        for frontend in frontends:
-            result = cells.get((task, frontend))
+        for label in labels:
+            result = cells.get((task, label))
             row.append(_percent(result["accuracy"], result["plus_minus"]) if result else "–")
             if result:
-                sums[frontend].append((result["accuracy"], result["plus_minus"]))
-            if has_paper[frontend]:
-                paper = PAPER_TABLE3.get(task, {}).get(frontend)
-                row.append(f"{paper[0]:.1f} ± {paper[1]:.1f}" if paper else "–")
+                sums[label].append((result["accuracy"], result["plus_minus"]))
+            if has_paper[label]:
+                row.append(_paper_cell(PAPER_TABLE3.get(task, {}).get(label)))
+        row += [_percent(*column[task]) if task in column else "–" for column in (extra_columns or {}).values()]
         rows.append(row)
     average = ["average"]
-    for frontend in frontends:
-        values = sums[frontend]
-        complete = len(values) == len(tasks) and values
-        if complete:
+    for label in labels:
+        values = sums[label]
+        if len(values) == len(tasks) and values:
             mean = sum(v for v, _ in values) / len(values)
             half = math.sqrt(sum(h * h for _, h in values)) / len(values)
             average.append(_percent(mean, half))
         else:
             average.append("–")
-        if has_paper[frontend]:
-            paper = PAPER_TABLE3_AVERAGE.get(frontend)
+        if has_paper[label]:
             full = set(tasks) == set(PAPER_TABLE3)
-            average.append(f"{paper[0]:.1f} ± {paper[1]:.1f}" if paper and full else "–")
+            average.append(_paper_cell(PAPER_TABLE3_AVERAGE.get(label) if full else None))
+    average += [_extra_average(column, tasks) for column in (extra_columns or {}).values()]
     rows.append(average)
     return rows
 
 
+def _extra_average(column: dict, tasks: list[str]) -> str:
+    if not all(task in column for task in tasks):
+        return "–"
+    mean = sum(column[t][0] for t in tasks) / len(tasks)
+    return _percent(mean, math.sqrt(sum(column[t][1] ** 2 for t in tasks)) / len(tasks))
+
+
+def seed_statistics(runs: list[dict], tasks: list[str]) -> dict[str, dict]:
+    """Per task and for the average over `tasks`: mean and sd over seeds, mean per-run Wilson half-width.
+
+    The average's value per seed is the mean of that run's task accuracies,
+    its half-width `sqrt(sum h_t^2) / n_tasks`; the average is missing when a
+    run lacks a task.
+    """
+    stats = {}
+    for task in tasks:
+        results = [_accuracy_tasks(run).get(task) for run in runs]
+        results = [r for r in results if r is not None]
+        if results:
+            mean, sd = statistics.seed_spread([r["accuracy"] for r in results])
+            stats[task] = {"mean": mean, "sd": sd, "wilson": float(np.mean([r["plus_minus"] for r in results])),
+                           "seeds": len(results)}
+    if all(all(t in _accuracy_tasks(run) for t in tasks) for run in runs):
+        per_seed = [np.mean([_accuracy_tasks(run)[t]["accuracy"] for t in tasks]) for run in runs]
+        halves = [math.sqrt(sum(_accuracy_tasks(run)[t]["plus_minus"] ** 2 for t in tasks)) / len(tasks) for run in runs]
+        mean, sd = statistics.seed_spread(per_seed)
+        stats["average"] = {"mean": mean, "sd": sd, "wilson": float(np.mean(halves)), "seeds": len(runs)}
+    return stats
+
+
+def _seed_cell(stat: dict | None) -> str:
+    if stat is None:
+        return "–"
+    sd = "–" if math.isnan(stat["sd"]) else f"{100 * stat['sd']:.1f}"
+    return f"{100 * stat['mean']:.1f} ± {sd} [±{100 * stat['wilson']:.1f}]"
+
+
+def _seed_table(groups: dict[str, list[dict]], extra_columns) -> list[list[str]]:
+    tasks = _task_order(t for runs in groups.values() for run in runs for t in _accuracy_tasks(run))
+    stats = {label: seed_statistics(runs, tasks) for label, runs in groups.items()}
+    header = ["task"] + [f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})" for label, runs in groups.items()]
+    header += list(extra_columns or {})
+    rows = [header]
+    for task in [*tasks, "average"]:
+        row = [task] + [_seed_cell(stats[label].get(task)) for label in groups]
+        if task == "average":
+            row += [_extra_average(column, tasks) for column in (extra_columns or {}).values()]
+        else:
+            row += [_percent(*column[task]) if task in column else "–" for column in (extra_columns or {}).values()]
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------ paired differences
+
+
+def _correct_matrix(runs: list[dict], task: str) -> np.ndarray:
+    """`[seeds, clips]` 0/1 correctness of each run on each clip of `task` (runs must share the clips)."""
+    rows, reference = [], None
+    for run in runs:
+        result = run["tasks"][task]
+        if "predictions" not in result:
+            raise ValueError(f"{run['_workdir']}/results.json has no per-clip predictions; re-run eval.py on it.")
+        labels = np.asarray(result["labels"])
+        if reference is None:
+            reference = labels
+        elif labels.shape != reference.shape or not np.array_equal(labels, reference):
+            raise ValueError(f"Runs disagree on the test clips of {task!r} ({run['_workdir']}): they cannot be paired.")
+        rows.append(np.asarray(result["predictions"]) == labels)
+    return np.asarray(rows, np.float64)
+
+
+def paired_differences(results: list[dict], resamples: int = statistics.DEFAULT_RESAMPLES) -> list[dict]:
+    """For each pair of labels (later minus earlier, in table order): `statistics.paired_bootstrap` on their
+    common seeds and tasks, plus `{"a", "b", "seeds", "tasks"}`. Pairs with no common seed are left out."""
+    groups = group_by_label([run for run in results if _accuracy_tasks(run)])
+    labels = list(groups)
+    pairs = []
+    for i, first in enumerate(labels):
+        for second in labels[i + 1:]:
+            by_seed_a = {run.get("seed"): run for run in groups[first]}
+            by_seed_b = {run.get("seed"): run for run in groups[second]}
+            seeds = [s for s in by_seed_a if s in by_seed_b]
+            if not seeds:
+                continue
+            runs_a, runs_b = [by_seed_a[s] for s in seeds], [by_seed_b[s] for s in seeds]
+            tasks = [t for t in _task_order(_accuracy_tasks(runs_a[0]))
+                     if all(t in _accuracy_tasks(r) for r in runs_a + runs_b)]
+            if not tasks:
+                continue
+            both = {t: _correct_matrix(runs_a + runs_b, t) for t in tasks}  # also checks that they share the clips
+            comparison = statistics.paired_bootstrap(
+                {t: both[t][len(seeds):] for t in tasks}, {t: both[t][: len(seeds)] for t in tasks},
+                resamples=resamples,
+            )
+            pairs.append({"a": first, "b": second, "seed_values": seeds, "task_names": tasks, **comparison})
+    return pairs
+
+
+def _difference_cell(entry: dict) -> str:
+    mark = " *" if entry["significant"] else ""
+    return (f"{100 * entry['difference']:+.1f} [{100 * entry['low']:+.1f}, {100 * entry['high']:+.1f}]{mark}"
+            .replace("-", "−"))
+
+
+def differences_table(pairs: list[dict]) -> list[list[str]]:
+    """Rows (header first): one per pair, the paired difference per task and on the average."""
+    tasks = _task_order(t for pair in pairs for t in pair["task_names"])
+    rows = [["difference (points)", *tasks, "average"]]
+    for pair in pairs:
+        cells = [_difference_cell(pair["tasks"][t]) if t in pair["tasks"] else "–" for t in tasks]
+        rows.append([f"{pair['b']} − {pair['a']}", *cells, _difference_cell(pair["average"])])
+    return rows
+
+
+def verdict(pair: dict) -> str:
+    """One line: the average difference of a pair, its interval and whether it excludes zero."""
+    average = pair["average"]
+    clips = sum(pair["clips"].values())
+    significance = "significant" if average["significant"] else "not significant"
+    text = (f"{pair['b']} − {pair['a']}: {100 * average['difference']:+.1f} points on average, "
+            f"{round(100 * pair['confidence'])}% CI [{100 * average['low']:+.1f}, {100 * average['high']:+.1f}], "
+            f"{significance} ({pair['seeds']} seed{'s' if pair['seeds'] > 1 else ''} × {clips} test clips)")
+    return text.replace("-", "−")
+
+
 def table4(results: list[dict]) -> list[list[str]]:
-    """Rows (header first) of the frontend x encoder AudioSet table."""
-    rows = [["frontend", "encoder", "frontend params", "mAP", "AUC", "d′", "AUC (paper)", "d′ (paper)"]]
+    """Rows (header first) of the frontend x encoder AudioSet table (one row per run; seeds in their own column)."""
+    rows = [["frontend", "encoder", "seed", "frontend params", "mAP", "AUC", "d′", "AUC (paper)", "d′ (paper)"]]
     entries = []
     for run in results:
         for result in run["tasks"].values():
             if result.get("metric") == "map":
                 entries.append((run, result))
-    entries.sort(key=lambda e: (e[0]["encoder"] or "", _order_index(e[0]["frontend"])))
+    entries.sort(key=lambda e: (e[0]["encoder"] or "", _order_index(e[0]["frontend"]), e[0]["label"],
+                                e[0].get("seed") or 0))
     for run, result in entries:
-        paper = PAPER_TABLE4.get((run["frontend"], run["encoder"]))
+        paper = PAPER_TABLE4.get((run["label"], run["encoder"]))
+        seed = run.get("seed")
         rows.append([
-            run["frontend"], run["encoder"] or "–", f"{run['parameters']['frontend']:,}", f"{result['map']:.3f}",
-            f"{result['auc']:.3f}", f"{result['d_prime']:.2f}",
-            f"{paper[0]:.3f}" if paper else "–", f"{paper[1]:.2f}" if paper else "–",
+            run["label"], run["encoder"] or "–", "–" if seed is None else str(seed),
+            f"{run['parameters']['frontend']:,}", f"{result['map']:.3f}", f"{result['auc']:.3f}",
+            f"{result['d_prime']:.2f}", f"{paper[0]:.3f}" if paper else "–", f"{paper[1]:.2f}" if paper else "–",
         ])
     return rows
-
-
-def _percent(value: float, half_width: float) -> str:
-    return f"{100 * value:.1f} ± {100 * half_width:.1f}"
 
 
 def render(rows: list[list[str]], fmt: str = "markdown") -> str:
@@ -151,13 +345,38 @@ def render(rows: list[list[str]], fmt: str = "markdown") -> str:
     return "\n".join(lines)
 
 
+SEED_CAPTION = ("Accuracy (%) on full test clips: mean ± standard deviation over seeds [mean half-width of each "
+                "run's 95% Wilson interval].")
+DIFFERENCE_CAPTION = ("Paired differences of accuracy (points) with 95% bootstrap intervals over seeds and test clips "
+                      "(runs paired by seed, clips by position); * marks an interval that excludes zero.")
+
+
+def comparison_text(results: list[dict], fmt: str = "markdown",
+                    extra_columns: dict[str, dict[str, tuple[float, float]]] | None = None) -> str:
+    """Table 3 of `results` and, when some label has several seeds, its paired differences and verdicts."""
+    rows = table3(results, extra_columns)
+    groups = group_by_label([run for run in results if _accuracy_tasks(run)])
+    if not any(len(runs) > 1 for runs in groups.values()):
+        return render(rows, fmt)
+    pairs = paired_differences(results)
+    parts = [render(rows, fmt)]
+    if fmt == "markdown":
+        parts[0] = SEED_CAPTION + "\n\n" + parts[0]
+    if pairs:
+        differences = render(differences_table(pairs), fmt)
+        parts.append(DIFFERENCE_CAPTION + "\n\n" + differences if fmt == "markdown" else differences)
+        if fmt == "markdown":
+            parts.append("\n".join(verdict(pair) for pair in pairs))
+    return "\n\n".join(parts)
+
+
 def make_report(workdirs, table: str = "auto", fmt: str = "markdown") -> str:
     results = load_results(workdirs)
     multilabel = any(r.get("metric") == "map" for run in results for r in run["tasks"].values())
     single = any(r.get("metric") == "accuracy" for run in results for r in run["tasks"].values())
     parts = []
     if table in ("3", "auto") and single:
-        parts.append(render(table3(results), fmt))
+        parts.append(comparison_text(results, fmt))
     if table in ("4", "auto") and multilabel:
         parts.append(render(table4(results), fmt))
     if not parts:
@@ -168,7 +387,7 @@ def make_report(workdirs, table: str = "auto", fmt: str = "markdown") -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m leaf_tf.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("workdirs", nargs="+")
+    parser.add_argument("workdirs", nargs="+", help="run workdirs, or directories of them")
     parser.add_argument("--table", choices=["auto", "3", "4"], default="auto")
     parser.add_argument("--format", choices=["markdown", "csv"], default="markdown")
     parser.add_argument("--output", type=pathlib.Path)

@@ -208,3 +208,22 @@ def test_bad_configurations_raise_clear_errors():
         model(make_signal(800))
     assert model(make_signal(1121)).shape == (2, 3)
     assert model.min_samples() == 1121
+
+
+def test_feature_normalization_standardises_each_channel_and_survives_saving(tmp_path):
+    model = MultiTaskClassifier({"a": 3}, build_frontend("leaf", n_filters=16), _tiny_encoder("convnet"),
+                                "max_time", feature_normalization="batch")
+    model(ONE_SECOND)
+    plain = MultiTaskClassifier({"a": 3}, build_frontend("leaf", n_filters=16), _tiny_encoder("convnet"), "max_time")
+    plain(ONE_SECOND)
+    assert describe(model)["encoder"] == describe(plain)["encoder"] + 2 * 16  # gamma and beta per channel
+    features = model.frontend(ONE_SECOND)
+    normalised = model.feature_norm(features, training=True).numpy()
+    np.testing.assert_allclose(normalised.mean(axis=(0, 1)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(normalised.std(axis=(0, 1)), 1.0, atol=2e-2)  # BatchNormalization's epsilon
+    model.save(tmp_path / "model.keras")
+    restored = keras.models.load_model(tmp_path / "model.keras")
+    assert restored.feature_normalization == "batch"
+    np.testing.assert_allclose(restored(ONE_SECOND)["a"], model(ONE_SECOND)["a"], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="Unknown feature_normalization 'layer'"):
+        AudioClassifier(3, "mel", None, feature_normalization="layer")

@@ -7,9 +7,9 @@ shuffled, batched and prefetched. Crops and shuffling are deterministic given
 `seed`: the crop of the n-th example of the repeated stream (before the
 shuffle, which then mixes windows) uses the stateless seed `(seed, n)`.
 
-Evaluation: each full clip is cut into consecutive non-overlapping windows of
-`window_s` seconds (the last one zero-padded; a clip shorter than a window
-gives one padded window). Windows carry the index of their clip, and a clip's
+Evaluation: each full clip is cut into consecutive windows of `window_s`
+seconds, the last one ending at the clip's end (`clip_windows`; a clip
+shorter than a window gives one zero-padded window). Windows carry the index of their clip, and a clip's
 prediction is the mean of its windows' logits (`clip_logits`).
 
 Multi-task training: one stream per task, interleaved round-robin so that a
@@ -64,10 +64,28 @@ def random_window(samples: tf.Tensor, window: int, seed: tf.Tensor) -> tf.Tensor
     return tf.ensure_shape(samples[offset : offset + window], [window])
 
 
-def clip_windows(samples: tf.Tensor, window: int) -> tf.Tensor:
-    """`[samples]` -> `[ceil(samples / window), window]` consecutive windows, the last zero-padded (>= 1 window)."""
+LAST_WINDOWS = ("aligned", "padded")
+
+
+def clip_windows(samples: tf.Tensor, window: int, last: str = "aligned") -> tf.Tensor:
+    """`[samples]` -> `[ceil(samples / window), window]` consecutive windows covering the clip (>= 1 window).
+
+    `last="aligned"` (default): window `i` starts at `min(i * window, samples
+    - window)`, so the last one ends at the clip's end and overlaps its
+    predecessor instead of holding zeros (a partly silent window is unlike
+    any training crop, and its logits would count as much as a full
+    window's); `last="padded"`: the last window is zero-padded. A clip
+    shorter than one window is zero-padded at the end either way, as in
+    training.
+    """
+    if last not in LAST_WINDOWS:
+        raise ValueError(f"last must be one of {LAST_WINDOWS}, got {last!r}.")
     num_windows = tf.maximum((tf.shape(samples)[0] + window - 1) // window, 1)
-    return tf.reshape(pad_to(samples, num_windows * window), [num_windows, window])
+    if last == "padded":
+        return tf.reshape(pad_to(samples, num_windows * window), [num_windows, window])
+    samples = pad_to(samples, window)
+    starts = tf.minimum(tf.range(num_windows) * window, tf.shape(samples)[0] - window)
+    return tf.gather(samples, starts[:, tf.newaxis] + tf.range(window)[tf.newaxis, :])
 
 
 def clip_logits(clip_ids: np.ndarray, window_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,12 +173,14 @@ def eval_dataset(
     normalize_loudness: bool = False,
     input_context: tf.distribute.InputContext | None = None,
     max_clips: int | None = None,
+    last_window: str = "aligned",
 ) -> tf.data.Dataset:
     """Full-clip evaluation windows: `{"audio": [B, window], "clip": [B] int64, "label": ...}`, one pass.
 
     `clip` numbers the clips of the split (0, 1, ...) so that `clip_logits` can
     average each clip's windows; the last batch may be smaller. `max_clips`
-    keeps the first clips only (the others are never decoded).
+    keeps the first clips only (the others are never decoded). `last_window`:
+    see `clip_windows`.
     """
     task = get_task(task)
     window = int(round(window_s * task.sample_rate))
@@ -169,7 +189,7 @@ def eval_dataset(
         dataset = dataset.take(max_clips)
 
     def windows(clip, example):
-        audio = clip_windows(example["audio"], window)
+        audio = clip_windows(example["audio"], window, last_window)
         if normalize_loudness:
             audio = loudness_normalization(audio)
         count = tf.shape(audio)[0]

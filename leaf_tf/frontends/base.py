@@ -101,6 +101,31 @@ class Frontend(keras.layers.Layer):
         """The sub-layers (or callables) applied in order to `[B, T, 1]` waveforms."""
         return []
 
+    def parameter_groups(self) -> dict[str, list]:
+        """The trainable variables by role, for per-group learning rates and drift reports.
+
+        Groups (empty ones left out): `"filters"` (pre-emphasis and
+        filterbank), `"pooling"`, `"compression"` (e.g. PCEN) and `"other"`
+        (whatever no named stage owns, e.g. Wavegram's convolutions or
+        SincNet's layer norm). Built frontends only.
+        """
+        owners = {
+            "filters": [getattr(self, "preemphasis", None), getattr(self, "filterbank", None)],
+            "pooling": [getattr(self, "pooling", None)],
+            "compression": [getattr(self, "compression", None)],
+        }
+        groups, claimed = {}, set()
+        for group, stages in owners.items():
+            variables = [v for stage in stages if isinstance(stage, keras.layers.Layer) for v in stage.trainable_variables]
+            variables = [v for v in variables if id(v) not in claimed]
+            claimed.update(id(v) for v in variables)
+            if variables:
+                groups[group] = variables
+        other = [v for v in self.trainable_variables if id(v) not in claimed]
+        if other:
+            groups["other"] = other
+        return groups
+
     # ------------------------------------------------------------ Keras API
 
     def build(self, input_shape):

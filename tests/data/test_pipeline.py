@@ -93,14 +93,21 @@ def test_speaker_id_splits_utterances_by_hash_and_relabels_speakers(mocked):
 # ------------------------------------------------------------------ transforms
 
 
-def test_clip_windows_cover_the_clip_and_pad_the_last():
+def test_clip_windows_cover_the_clip_and_the_last_ends_with_it():
     samples = tf.range(35, dtype=tf.float32) + 1
     windows = pipeline.clip_windows(samples, 10).numpy()
     assert windows.shape == (4, 10)
-    np.testing.assert_array_equal(windows.ravel()[:35], np.arange(1, 36))
-    assert (windows.ravel()[35:] == 0).all()
-    assert pipeline.clip_windows(tf.zeros([3]), 10).shape == (1, 10)
-    assert pipeline.clip_windows(tf.zeros([0]), 10).shape == (1, 10)
+    np.testing.assert_array_equal(windows[:3].ravel(), np.arange(1, 31))
+    np.testing.assert_array_equal(windows[3], np.arange(26, 36))  # the clip's last 10 samples, no zeros
+    np.testing.assert_array_equal(pipeline.clip_windows(samples[:30], 10).numpy().ravel(), np.arange(1, 31))
+    padded = pipeline.clip_windows(samples, 10, last="padded").numpy()
+    np.testing.assert_array_equal(padded.ravel()[:35], np.arange(1, 36))
+    assert (padded.ravel()[35:] == 0).all()
+    for last in pipeline.LAST_WINDOWS:  # shorter than a window: one zero-padded window
+        np.testing.assert_array_equal(pipeline.clip_windows(tf.ones([3]), 10, last).numpy(), [[1] * 3 + [0] * 7])
+        assert pipeline.clip_windows(tf.zeros([0]), 10, last).shape == (1, 10)
+    with pytest.raises(ValueError, match="last must be one of"):
+        pipeline.clip_windows(samples, 10, last="dropped")
 
 
 def test_random_window_is_a_crop_determined_by_its_seed():

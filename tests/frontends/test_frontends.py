@@ -323,3 +323,28 @@ def test_bad_constructor_arguments():
         leaf_tf.MelFilterbanks(sample_rate=8000, max_freq=7800.0)
     with pytest.raises(ValueError, match="Unknown conv1d class"):
         leaf_tf.Leaf(conv1d_cls="NoSuchConv")
+
+
+EXPECTED_GROUPS = {
+    "mel": {},
+    "mel_pcen": {"compression": 4},
+    "tdfbanks": {"filters": 1, "pooling": 1},
+    "sincnet": {"filters": 1, "other": 2},
+    "sincnet_plus": {"filters": 1, "pooling": 1, "compression": 4},
+    "leaf": {"filters": 1, "pooling": 1, "compression": 4},
+    "wavegram": {"other": None},
+}
+
+
+@pytest.mark.parametrize("name", list(FRONTENDS))
+def test_parameter_groups_partition_the_trainable_variables(name):
+    frontend = build_frontend(name, n_filters=16)
+    frontend(make_signal(16000))
+    groups = frontend.parameter_groups()
+    expected = EXPECTED_GROUPS[name]
+    assert set(groups) == set(expected)
+    for group, count in expected.items():
+        if count is not None:
+            assert len(groups[group]) == count, group
+    grouped = [id(v) for variables in groups.values() for v in variables]
+    assert sorted(grouped) == sorted(id(v) for v in frontend.trainable_variables)  # each exactly once

@@ -43,7 +43,7 @@ def _assert_backup_complete(path: pathlib.Path) -> int:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_resume_reaches_the_same_final_step(data_dir, tmp_path):
+def test_sigkill_mid_run_then_resume_ends_as_an_uninterrupted_run(data_dir, tmp_path):
     bindings = ['train.tasks = "synthetic_event"', "train.batch_size = 4", "train.steps = 40",
                 "train.steps_per_epoch = 4", "train.validation_clips = 4", "train.verbose = 0"]
     command = _train_command(tmp_path, data_dir, bindings)
@@ -68,6 +68,19 @@ def test_sigkill_mid_run_then_resume_reaches_the_same_final_step(data_dir, tmp_p
     for path in _backups(tmp_path):
         _assert_backup_complete(path)
     assert not list((tmp_path / "backup").glob(".epoch-*"))  # no scratch left behind
+
+    # The killed and resumed run is the uninterrupted run: same losses after the restart, same weights.
+    uninterrupted = tmp_path / "uninterrupted"
+    command = _train_command(uninterrupted, data_dir, bindings)
+    finished = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    reference = json.loads((uninterrupted / "run.json").read_text())
+    assert run["history"]["loss"] == reference["history"]["loss"][resumed_from:]
+    with h5py.File(tmp_path / "backup" / "epoch-10" / "model.weights.h5") as a, \
+            h5py.File(uninterrupted / "backup" / "epoch-10" / "model.weights.h5") as b:
+        names = []
+        a.visit(lambda name: names.append(name) if isinstance(a[name], h5py.Dataset) else None)
+        assert names and all((a[name][()] == b[name][()]).all() for name in names)
 
 
 MIRRORED_CHECK = """

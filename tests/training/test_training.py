@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+import leaf_tf
 from leaf_tf import evaluation, report, training
 from leaf_tf.frontends import FRONTENDS
 
@@ -105,3 +106,89 @@ def test_best_model_export_skips_nan_epochs_and_remembers_its_best_across_runs(t
     assert path.read_bytes() == saved
     resumed.on_epoch_end(3, {"loss": 0.8, "val_accuracy": 0.7})
     assert resumed.best == pytest.approx(0.7) and (tmp_path / "best.keras.json").exists()
+
+
+# ---------------------------------------------------------------- determinism and seeds
+
+DETERMINISM_RUN = dict(tasks=["synthetic_scene", "synthetic_pitch"], batch_size=8, steps_per_epoch=4, learning_rate=3e-3,
+                       validation_clips=6, verbose=0, filter_plot_every_n_steps=0, histogram_freq=0)
+
+
+def _weights(path) -> list[np.ndarray]:
+    return [np.asarray(w) for w in keras.models.load_model(path).weights]
+
+
+def _train_and_evaluate(workdir, data_dir, steps, seed=0):
+    gin.clear_config()
+    _configure("leaf", ["ConvNet.dropout = 0.2"])  # dropout: one more random source to keep in step
+    summary = training.train(str(workdir), data_dir, steps=steps, seed=seed, **DETERMINISM_RUN)
+    if summary["steps"] == steps:
+        evaluation.evaluate(workdir, data_dir, max_clips=12)
+    return summary
+
+
+def test_same_seed_same_run_and_a_resumed_run_equals_an_uninterrupted_one(data_dir, tmp_path):
+    first = _train_and_evaluate(tmp_path / "first", data_dir, steps=16)
+    second = _train_and_evaluate(tmp_path / "second", data_dir, steps=16)
+    assert first["history"] == second["history"]
+    results = (tmp_path / "first" / "results.json").read_bytes()
+    assert (tmp_path / "second" / "results.json").read_bytes() == results  # byte for byte
+    final = _weights(tmp_path / "first" / "final.keras")
+    for a, b in zip(final, _weights(tmp_path / "second" / "final.keras")):
+        np.testing.assert_array_equal(a, b)
+
+    # Stopped after 2 of 4 epochs (as a kill after the second backup would), then resumed: the resumed half
+    # trains on the same batches with the same dropout masks, so everything after it is bitwise the same.
+    _train_and_evaluate(tmp_path / "resumed", data_dir, steps=8)
+    resumed = _train_and_evaluate(tmp_path / "resumed", data_dir, steps=16)
+    assert resumed["history"]["loss"] == first["history"]["loss"][2:]
+    assert (tmp_path / "resumed" / "results.json").read_bytes() == results
+    for a, b in zip(final, _weights(tmp_path / "resumed" / "final.keras")):
+        np.testing.assert_array_equal(a, b)
+    assert json.loads((tmp_path / "resumed" / "best.keras.json").read_text()) == json.loads(
+        (tmp_path / "first" / "best.keras.json").read_text())
+
+    other_seed = _train_and_evaluate(tmp_path / "other", data_dir, steps=4, seed=1)
+    assert other_seed["history"]["loss"][0] != first["history"]["loss"][0]
+    run = json.loads((tmp_path / "first" / "run.json").read_text())
+    assert run["seed"] == 0 and run["deterministic"] is True and run["label"] == "leaf"
+    result = json.loads(results)["tasks"]["synthetic_pitch"]
+    assert len(result["labels"]) == len(result["predictions"]) == 12
+    assert result["correct"] == sum(p == label for p, label in zip(result["predictions"], result["labels"]))
+
+
+def _groups(frontend) -> dict[str, list[np.ndarray]]:
+    return {group: [np.asarray(v) for v in variables] for group, variables in frontend.parameter_groups().items()}
+
+
+def _assert_group_equal(a, b, group):
+    for x, y in zip(a[group], b[group]):
+        np.testing.assert_array_equal(x, y, err_msg=group)
+
+
+def test_frontend_learning_rate_multipliers(data_dir, tmp_path):
+    run = dict(DETERMINISM_RUN, tasks="synthetic_scene", steps=4)
+    fresh = leaf_tf.Leaf(n_filters=16)
+    fresh(np.zeros((1, 16000), np.float32))
+    start = _groups(fresh)
+
+    _configure("leaf", ["N_FILTERS = 16"])
+    frozen = training.train(str(tmp_path / "frozen"), data_dir, frontend_learning_rate_multiplier=0.0, **run)
+    assert frozen["frontend_learning_rates"] == {"filters": 0.0, "pooling": 0.0, "compression": 0.0}
+    trained = _groups(keras.models.load_model(tmp_path / "frozen" / "final.keras").frontend)
+    for group in ("filters", "pooling", "compression"):
+        _assert_group_equal(trained, start, group)
+
+    gin.clear_config()
+    _configure("leaf", ["N_FILTERS = 16"])
+    summary = training.train(str(tmp_path / "pcen_frozen"), data_dir, frontend_group_multipliers={"compression": 0.0},
+                             **run)
+    assert summary["frontend_learning_rates"] == {"filters": 3e-3, "pooling": 3e-3, "compression": 0.0}
+    trained = _groups(keras.models.load_model(tmp_path / "pcen_frozen" / "final.keras").frontend)
+    _assert_group_equal(trained, start, "compression")
+    assert not np.array_equal(trained["filters"][0], start["filters"][0])  # the Gabor filters did learn
+
+    gin.clear_config()
+    _configure("leaf", ["N_FILTERS = 16"])
+    with pytest.raises(ValueError, match=r"names \['pcen'\], which Leaf does not have; its trainable groups are"):
+        training.train(str(tmp_path / "typo"), data_dir, frontend_group_multipliers={"pcen": 0.1}, **run)

@@ -1,0 +1,407 @@
+"""`train(workdir)`: one gin-configured training run, from one CPU to many accelerators.
+
+What a run does, top to bottom:
+
+1. checks the work directory is writable, seeds every random source from
+   `seed` and (by default) turns on deterministic kernels (`determinism`);
+2. picks a `tf.distribute` strategy (`"default"`, `"mirrored"`,
+   `"multi_worker"` from `TF_CONFIG`, `"tpu"`) and, optionally, a mixed
+   precision policy (frontends stay float32);
+3. builds the classifier: the frontend and encoder the gin files select
+   (`configured_frontend()`, `configured_encoder()`), one head per task
+   (`AudioClassifier` for one task, `MultiTaskClassifier` for several);
+4. trains with Adam on random windows (`data.pipeline`), the frontend's
+   variables optionally at their own learning rate (`ScaledAdam`), with Keras
+   callbacks: progress bar, TensorBoard (scalars, weight histograms -- the
+   frontend's learnt parameters included), an atomic `BackupAndRestore`
+   (a run killed at any moment, SIGKILL included, resumes from its last
+   completed epoch), export of the best model by validation accuracy
+   (`best.keras`), `TerminateOnNaN` with a clear error, and a plot of the
+   frontend's filters in TensorBoard every N steps;
+5. saves `final.keras` and `run.json` (tasks, frontend, encoder, parameter
+   counts, seed, learning rates, steps, this invocation's history).
+
+An "epoch" is `steps_per_epoch` training steps on the endless training
+stream: the unit of validation, checkpointing and logging. The stream is a
+function of `seed` alone and a resumed run skips the batches already trained
+on, so a killed and resumed run trains on exactly the batches an
+uninterrupted one does (and, with `deterministic`, gives the same weights).
+`MultiWorkerMirroredStrategy` cannot use `Model.fit` in Keras 3.15, so that
+strategy runs `multi_worker.custom_training_loop` with the same model, data
+and files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+
+import gin
+import keras
+import tensorflow as tf
+
+from leaf_tf import models
+from leaf_tf.data import pipeline
+from leaf_tf.data.tasks import Task, get_task, load_split
+from leaf_tf.encoders import configured_encoder
+from leaf_tf.frontends import FRONTENDS, configured_frontend
+from leaf_tf.optimizers import ScaledAdam
+from leaf_tf.training.callbacks import (
+    AtomicBackupAndRestore,
+    BestModelExport,
+    MeanValidationAccuracy,
+    TerminateOnNaN,
+    TrainingError,
+)
+from leaf_tf.training.determinism import is_determinism_error, seed_everything
+from leaf_tf.training.files import atomic_save_model, atomic_write_text, check_workdir
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+# ------------------------------------------------------------------ settings
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Everything `train` was asked for that shapes the model, the data or the optimisation."""
+
+    tasks: tuple[Task, ...]
+    batch_size: int
+    steps: int
+    steps_per_epoch: int
+    learning_rate: float
+    window_s: float
+    normalize_loudness: bool
+    pooling: str
+    feature_normalization: str | None
+    frontend_learning_rate_multiplier: float
+    frontend_group_multipliers: dict | None
+    seed: int
+    deterministic: bool
+    strategy: str
+    mixed_precision: str | None
+    label: str | None
+
+    @property
+    def epochs(self) -> int:
+        return math.ceil(self.steps / self.steps_per_epoch)
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.window_s * self.tasks[0].sample_rate))
+
+
+# ------------------------------------------------------------------ strategy
+
+
+def make_strategy(name: str = "default", tpu: str | None = None) -> tf.distribute.Strategy:
+    """The `tf.distribute` strategy called `name` (one of `STRATEGIES`)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"Unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}.")
+
+
+# ------------------------------------------------------------------ model, optimizer, data
+
+
+def build_classifier(tasks, pooling: str = "max", feature_normalization: str | None = None) -> models._Classifier:
+    """The gin-selected frontend and encoder with one head per task."""
+    frontend, encoder = configured_frontend(), configured_encoder()
+    if len(tasks) == 1:
+        task = tasks[0]
+        return models.AudioClassifier(task.num_classes, frontend, encoder, pooling, multi_label=task.multi_label,
+                                      feature_normalization=feature_normalization)
+    return models.MultiTaskClassifier({task.name: task.num_classes for task in tasks}, frontend, encoder, pooling,
+                                      feature_normalization=feature_normalization)
+
+
+def learning_rate_multipliers(model, frontend_multiplier: float = 1.0,
+                              group_multipliers: dict | None = None) -> dict[int, float]:
+    """`{id(variable): multiplier}` for the built model's frontend variables whose multiplier is not 1.
+
+    A frontend variable of group `g` (see `Frontend.parameter_groups`) learns
+    at `learning_rate * frontend_multiplier * group_multipliers.get(g, 1)`;
+    every other variable at `learning_rate`.
+    """
+    group_multipliers = dict(group_multipliers or {})
+    groups = model.frontend.parameter_groups() if model.frontend is not None else {}
+    unknown = sorted(set(group_multipliers) - set(groups))
+    if unknown:
+        name = type(model.frontend).__name__ if model.frontend is not None else "no frontend"
+        raise ValueError(
+            f"train.frontend_group_multipliers names {unknown}, which {name} does not have; its trainable "
+            f"groups are {sorted(groups) or 'none'}."
+        )
+    multipliers = {}
+    for group, variables in groups.items():
+        multiplier = float(frontend_multiplier) * float(group_multipliers.get(group, 1.0))
+        if multiplier != 1.0:
+            multipliers.update({id(variable): multiplier for variable in variables})
+    return multipliers
+
+
+def frontend_learning_rates(model, settings: RunSettings) -> dict[str, float]:
+    """The learning rate of each trainable frontend group (for `run.json`)."""
+    groups = model.frontend.parameter_groups() if model.frontend is not None else {}
+    group_multipliers = settings.frontend_group_multipliers or {}
+    return {group: settings.learning_rate * settings.frontend_learning_rate_multiplier
+            * float(group_multipliers.get(group, 1.0)) for group in groups}
+
+
+def make_optimizer(learning_rate: float, variables, multipliers: dict[int, float]) -> keras.optimizers.Optimizer:
+    """Adam for `variables`, or `ScaledAdam` when some of them learn at another rate."""
+    if multipliers:
+        return ScaledAdam.for_variables(learning_rate, variables, multipliers)
+    return keras.optimizers.Adam(learning_rate)
+
+
+def training_stream(settings: RunSettings, data_dir, skip_batches: int = 0,
+                    input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """The endless, seed-determined stream of training batches, from batch `skip_batches` on.
+
+    A resumed run skips what it already trained on (reading, not training:
+    the pipeline produces about 10,000 windows a second on 2 cores), so it
+    sees exactly the batches of an uninterrupted run.
+    """
+    if len(settings.tasks) == 1:
+        stream = pipeline.train_dataset(settings.tasks[0], settings.batch_size, data_dir, settings.window_s,
+                                        settings.normalize_loudness, seed=settings.seed, input_context=input_context)
+    else:
+        stream = pipeline.multitask_train_dataset([t.name for t in settings.tasks], settings.batch_size, data_dir,
+                                                  settings.window_s, settings.normalize_loudness, seed=settings.seed,
+                                                  input_context=input_context)
+    return stream.skip(skip_batches) if skip_batches else stream
+
+
+def _validation_data(tasks, batch_size, data_dir, window_s, normalize_loudness, clips):
+    """Validation windows (`(audio, label)` or `(audio, {task: label})`), at most `clips` clips per task."""
+    names = [task.name for task in tasks]
+    datasets = []
+    for index, task in enumerate(tasks):
+        split = "validation" if "validation" in task.splits or (task.hash_splits or {}).get("validation") else "test"
+        windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness,
+                                        max_clips=clips).unbatch()
+        if len(tasks) == 1:
+            return windows.map(lambda w: (w["audio"], w["label"])).batch(batch_size)
+
+        def to_multitask(window, index=index):
+            labels = {n: tf.constant(pipeline.IGNORED_LABEL, tf.int64) for n in names}
+            labels[names[index]] = window["label"]
+            return window["audio"], labels
+
+        datasets.append(windows.map(to_multitask))
+    merged = datasets[0]
+    for dataset in datasets[1:]:
+        merged = merged.concatenate(dataset)
+    return merged.batch(batch_size)
+
+
+# ------------------------------------------------------------------ the run
+
+
+@gin.configurable(denylist=["workdir", "data_dir"])
+def train(
+    workdir: str,
+    data_dir: str | None = None,
+    tasks=gin.REQUIRED,
+    batch_size: int = 64,
+    steps: int = 10000,
+    steps_per_epoch: int = 500,
+    learning_rate: float = 1e-4,
+    frontend_learning_rate_multiplier: float = 1.0,
+    frontend_group_multipliers: dict | None = None,
+    window_s: float = 1.0,
+    normalize_loudness: bool = False,
+    pooling: str = "max",
+    feature_normalization: str | None = None,
+    strategy: str = "default",
+    tpu: str | None = None,
+    mixed_precision: str | None = None,
+    validation_clips: int | None = 500,
+    histogram_freq: int = 1,
+    filter_plot_every_n_steps: int = 1000,
+    seed: int = 0,
+    deterministic: bool = True,
+    label: str | None = None,
+    verbose: int | str = "auto",
+) -> dict:
+    """Trains the gin-configured classifier on `tasks`; returns the run summary written to `run.json`.
+
+    Args:
+      workdir: where config, backups, TensorBoard logs and models go.
+      data_dir: TFDS data directory (None: TFDS's default).
+      tasks: a task name or a list of them (several: multi-task training).
+      batch_size: global batch size (split across replicas; must divide evenly).
+      steps: total training steps.
+      steps_per_epoch: steps between validations, backups and logs.
+      learning_rate: Adam's learning rate (1e-4 in the paper).
+      frontend_learning_rate_multiplier: the frontend's variables learn at
+        `learning_rate` times this (1: the paper's single learning rate).
+      frontend_group_multipliers: further multipliers per frontend parameter
+        group, e.g. `{"filters": 0.1}`; groups are "filters" (pre-emphasis and
+        filterbank), "pooling", "compression" and "other"
+        (`Frontend.parameter_groups`).
+      window_s: training window length in seconds (1 s in the paper).
+      normalize_loudness: apply the reference's loudness normalisation.
+      pooling: the classifier's global pooling ("max", "avg", "max_time",
+        "avg_time").
+      feature_normalization: None (the paper) or "batch" (a per-channel
+        `BatchNormalization` between frontend and encoder).
+      strategy: one of `STRATEGIES`.
+      tpu: TPU name or address for `strategy="tpu"`.
+      mixed_precision: None, "mixed_float16" or "mixed_bfloat16" (frontends
+        and heads stay float32).
+      validation_clips: validate on the first N clips of each task's
+        validation split (None: all).
+      histogram_freq: epochs between weight histograms in TensorBoard (0: none).
+      filter_plot_every_n_steps: steps between plots of the frontend's filters,
+        pooling and PCEN in TensorBoard (0: none; needs matplotlib).
+      seed: the one seed of weight initialisation, shuffling, crops, dropout
+        and SpecAugment.
+      deterministic: use deterministic kernels (`tf.config.experimental.
+        enable_op_determinism`): the same command on the same machine gives
+        the same losses, weights and results. It costs little on CPU (see the
+        README); on accelerators some ops have no deterministic kernel and the
+        run stops with an error saying so.
+      label: the name of this configuration in comparison tables (default:
+        the frontend's short name), e.g. "leaf_lr0.1".
+      verbose: Keras progress-bar verbosity.
+    """
+    workdir = check_workdir(workdir)
+    # Before any TensorFlow op: MultiWorkerMirroredStrategy must configure collectives at start-up.
+    distribution = make_strategy(strategy, tpu)
+    task_list = [get_task(t) for t in ([tasks] if isinstance(tasks, str) else tasks)]
+    for task in task_list:  # fail early, before anything is built, if a dataset is missing
+        load_split(task, "train", data_dir)
+    if steps < 1 or steps_per_epoch < 1:
+        raise ValueError(f"steps and steps_per_epoch must be positive, got {steps} and {steps_per_epoch}.")
+    if not frontend_learning_rate_multiplier >= 0:
+        raise ValueError(f"train.frontend_learning_rate_multiplier must be >= 0, got {frontend_learning_rate_multiplier}.")
+    replicas = distribution.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ValueError(
+            f"batch_size={batch_size} is not divisible by the {replicas} replicas of the {strategy!r} strategy; "
+            f"use a multiple of {replicas} (train.batch_size)."
+        )
+    settings = RunSettings(
+        tasks=tuple(task_list), batch_size=batch_size, steps=steps, steps_per_epoch=steps_per_epoch,
+        learning_rate=learning_rate, window_s=window_s, normalize_loudness=normalize_loudness, pooling=pooling,
+        feature_normalization=feature_normalization,
+        frontend_learning_rate_multiplier=frontend_learning_rate_multiplier,
+        frontend_group_multipliers=dict(frontend_group_multipliers) if frontend_group_multipliers else None,
+        seed=seed, deterministic=deterministic, strategy=strategy, mixed_precision=mixed_precision, label=label,
+    )
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy(mixed_precision)
+    seed_everything(seed, deterministic)
+    atomic_write_text(workdir / "config.gin", gin.config_str())
+    try:
+        if strategy == "multi_worker":
+            from leaf_tf.training.multi_worker import custom_training_loop
+
+            return custom_training_loop(workdir, data_dir, settings, distribution)
+        return _fit(workdir, data_dir, settings, distribution, validation_clips, histogram_freq,
+                    filter_plot_every_n_steps, verbose)
+    except tf.errors.UnimplementedError as error:
+        if is_determinism_error(error):
+            raise TrainingError(
+                "An op has no deterministic kernel on this device; set train.deterministic = False "
+                f"(runs are then not bitwise repeatable). TensorFlow said: {str(error).splitlines()[0]}"
+            ) from None
+        raise
+
+
+def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clips, histogram_freq,
+         filter_plot_every_n_steps, verbose) -> dict:
+    """The `Model.fit` path of `train` (every strategy but multi-worker)."""
+    backup_dir = workdir / "backup"
+    with distribution.scope():
+        model = build_classifier(settings.tasks, settings.pooling, settings.feature_normalization)
+        model(tf.zeros([1, settings.window_samples]))
+        multipliers = learning_rate_multipliers(model, settings.frontend_learning_rate_multiplier,
+                                                settings.frontend_group_multipliers)
+        model.compile(
+            optimizer=make_optimizer(settings.learning_rate, model.trainable_variables, multipliers),
+            loss=model.default_loss(),
+            metrics=model.default_metrics(),
+        )
+    atomic_write_text(workdir / "operative_config.gin", gin.operative_config_str())
+
+    backups = AtomicBackupAndRestore(backup_dir)
+    restored_epoch = backups.restore(model)
+    train_data = training_stream(settings, data_dir, skip_batches=restored_epoch * settings.steps_per_epoch)
+    validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
+                                  settings.normalize_loudness, validation_clips)
+    nan_guard = TerminateOnNaN()
+    callbacks = [
+        backups,
+        nan_guard,
+        keras.callbacks.TensorBoard(workdir / "tensorboard", histogram_freq=histogram_freq, write_graph=False),
+    ]
+    if filter_plot_every_n_steps > 0:
+        from leaf_tf.plot import FilterPlotCallback
+
+        callbacks.append(FilterPlotCallback(workdir / "tensorboard" / "train", every_n_steps=filter_plot_every_n_steps))
+    if len(settings.tasks) > 1:
+        callbacks.append(MeanValidationAccuracy([t.name for t in settings.tasks]))
+    monitor = "val_auc" if settings.tasks[0].multi_label and len(settings.tasks) == 1 else "val_accuracy"
+    callbacks.append(BestModelExport(workdir / "best.keras", monitor))
+
+    start = time.time()
+    history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
+                        validation_data=validation, callbacks=callbacks, verbose=verbose, shuffle=False)
+    if nan_guard.failed_at is not None:
+        raise nan_guard.error(backup_dir)
+    summary = run_summary(model, settings, int(model.optimizer.iterations.numpy()), distribution.num_replicas_in_sync,
+                          time.time() - start, history.history)
+    if not history.history and (workdir / "run.json").exists():
+        return summary  # a finished run, re-run: nothing trained, its files stay as they were
+    atomic_save_model(model, workdir / "final.keras")
+    atomic_write_text(workdir / "run.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def frontend_key(frontend) -> str:
+    """The short name (`"leaf"`, `"mel"`, ...) of a frontend's class, else its class name."""
+    for key, cls in FRONTENDS.items():
+        if type(frontend) is cls:
+            return key
+    return type(frontend).__name__
+
+
+def run_summary(model, settings: RunSettings, steps: int, replicas: int, seconds: float, history: dict) -> dict:
+    """The content of `run.json`."""
+    frontend = frontend_key(model.frontend)
+    return {
+        "tasks": [task.name for task in settings.tasks],
+        "frontend": frontend,
+        "label": settings.label or frontend,
+        "encoder": model.encoder.name if model.encoder is not None else None,
+        "seed": settings.seed,
+        "deterministic": settings.deterministic,
+        "window_s": settings.window_s,
+        "normalize_loudness": settings.normalize_loudness,
+        "feature_normalization": settings.feature_normalization,
+        "batch_size": settings.batch_size,
+        "learning_rate": settings.learning_rate,
+        "frontend_learning_rates": frontend_learning_rates(model, settings),
+        "parameters": models.describe(model),
+        "steps": steps,
+        "strategy": settings.strategy,
+        "replicas": replicas,
+        "mixed_precision": settings.mixed_precision,
+        "train_seconds_this_run": round(seconds, 1),
+        "history": {key: [float(v) for v in values] for key, values in history.items()},
+    }
