@@ -16,12 +16,13 @@ tables, one row per label (mean over seeds, range in brackets):
    the batch, so that frontends of different scales compare;
 3. gradient norms per parameter group (frontend filters, pooling,
    compression; encoder; heads) on that batch, at initialisation and after
-   training, and the learning rate of each group relative to the RMS of its
-   parameters (Adam moves every parameter by about its learning rate per
-   step, so this is the fraction a group can move in one step);
+   training;
 4. drift: how far the centre frequencies moved (Hz; median and largest over
-   filters), how many adjacent filters swapped order, and PCEN's α, δ, r and
-   smoothing after training (median over channels).
+   filters), how many adjacent filters swapped order, PCEN's α, δ, r and
+   smoothing after training (median over channels), and the most one Adam
+   step can move a Gabor centre (Adam moves every parameter by about its
+   learning rate per step: `lr * sample_rate / 2 pi` Hz for a centre in
+   radians per sample).
 
 Nothing here is timed; the numbers depend only on the runs and the data.
 """
@@ -100,14 +101,10 @@ def gradient_norms(model, audio, labels, normalize_loudness: bool) -> dict[str, 
     return {group: float(np.sqrt(sum(np.sum(np.square(gradients[id(v)])) for v in vs))) for group, vs in groups.items()}
 
 
-def relative_steps(model, run: dict) -> dict[str, float]:
-    """Learning rate of each group over the RMS of its parameters."""
-    rates = {f"frontend/{g}": r for g, r in run.get("frontend_learning_rates", {}).items()}
-    out = {}
-    for group, variables in model_groups(model).items():
-        rms = np.sqrt(np.mean(np.concatenate([np.square(np.asarray(v)).ravel() for v in variables])))
-        out[group] = rates.get(group, run["learning_rate"]) / rms
-    return out
+def centre_step_hz(run: dict, sample_rate: float) -> float | None:
+    """The most an Adam step can move a Gabor centre frequency, in Hz: its learning rate (rad/sample) x sr / 2 pi."""
+    rate = run.get("frontend_learning_rates", {}).get("filters")
+    return None if rate is None else rate * sample_rate / (2 * np.pi)
 
 
 def initial_model(workdir: pathlib.Path, run: dict):
@@ -162,7 +159,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=24, help="training windows per task in the fixed batch")
     args = parser.parse_args()
 
-    fit, representation, gradients, steps, drifts = {}, {}, {}, {}, {}
+    fit, representation, gradients, drifts = {}, {}, {}, {}
     batch = None
     for workdir in find_runs(args.runs):
         run = json.loads((workdir / "run.json").read_text())
@@ -186,10 +183,11 @@ def main() -> None:
             row.setdefault(f"within clip, {when}", []).append(stats["within_clip"])
             for group, norm in gradient_norms(model, audio, labels, loud).items():
                 gradients.setdefault(label, {}).setdefault(f"{group}, {when}", []).append(norm)
-        for group, value in relative_steps(start, run).items():
-            steps.setdefault(label, {}).setdefault(group, []).append(value)
         for key, value in drift(trained.frontend).items():
             drifts.setdefault(label, {}).setdefault(key, []).append(value)
+        step = centre_step_hz(run, get_task(run["tasks"][0]).sample_rate)
+        if step is not None and label in drifts:
+            drifts[label].setdefault("centre step bound Hz", []).append(step)
         print(f"read {workdir}", flush=True)
 
     print()
@@ -199,9 +197,6 @@ def main() -> None:
                 "spread over time within a clip", representation))
     print()
     print(table("Gradient norm per parameter group (fixed batch, sum of the tasks' losses)", gradients))
-    print()
-    print(table("Learning rate / RMS of the group's parameters at initialisation (fraction moved per Adam step)",
-                steps))
     if any(drifts.values()):
         print()
         print(table("Drift after training (median over channels for PCEN)", {k: v for k, v in drifts.items() if v}))

@@ -226,7 +226,8 @@ def default_threads(parallel: int) -> int:
 
 
 def compare(workdir, arms: list[Arm], seeds: int, first_seed: int = 0, data_dir: str | None = None,
-            parallel: int = 1, threads: int | None = None, extra_columns=None, log=print) -> str:
+            parallel: int = 1, threads: int | None = None, extra_columns=None, reference: str | None = None,
+            log=print) -> str:
     """Trains and evaluates every arm with every seed (resuming), then returns the report's text."""
     from leaf_tf import report
 
@@ -239,7 +240,7 @@ def compare(workdir, arms: list[Arm], seeds: int, first_seed: int = 0, data_dir:
             for arm in arms]
     run_jobs(jobs, data_dir, parallel, threads or default_threads(parallel), log)
     results = report.load_results([job.workdir for job in jobs])
-    return report.comparison_text(results, extra_columns=extra_columns)
+    return report.comparison_text(results, extra_columns=extra_columns, reference=reference)
 
 
 def add_arguments(parser: argparse.ArgumentParser, frontends=("mel", "leaf"), seeds: int = 3) -> None:
@@ -255,6 +256,7 @@ def add_arguments(parser: argparse.ArgumentParser, frontends=("mel", "leaf"), se
     parser.add_argument("--threads_per_job", type=int, default=None,
                         help="CPU threads of each run (default: cores / jobs)")
     parser.add_argument("--data_dir", default=None, help="TFDS data directory (default: TFDS's)")
+    parser.add_argument("--reference", default=None, help="compare every arm with this one only (default: all pairs)")
 
 
 def main(argv=None) -> None:
@@ -265,8 +267,8 @@ def main(argv=None) -> None:
 
     def go():
         arms = make_arms(args.frontends, args.variant, args.gin_config, args.gin_bindings)
-        print(compare(args.workdir, arms, args.seeds, args.first_seed, args.data_dir, args.jobs, args.threads_per_job),
-              flush=True)
+        print(compare(args.workdir, arms, args.seeds, args.first_seed, args.data_dir, args.jobs, args.threads_per_job,
+                      reference=args.reference), flush=True)
 
     cli.run("leaf_tf.compare", go)
 

@@ -79,7 +79,7 @@ def run(args) -> str:
     extra = {BASELINE_COLUMN: {task: (r["accuracy"], r["plus_minus"]) for task, r in baselines.items()}}
     jobs = args.jobs or min(os.cpu_count() or 1, len(arms) * args.seeds)
     text = compare.compare(args.workdir, arms, args.seeds, args.first_seed, args.data_dir, jobs,
-                           args.threads_per_job or 1, extra_columns=extra)
+                           args.threads_per_job or 1, extra_columns=extra, reference=args.reference)
     results = report.load_results([args.workdir / arm.label for arm in arms])
     results = [r for r in results if args.first_seed <= (r.get("seed") or 0) < args.first_seed + args.seeds]
     notes = below_baseline(results, baselines)

@@ -260,30 +260,38 @@ def _correct_matrix(runs: list[dict], task: str) -> np.ndarray:
     return np.asarray(rows, np.float64)
 
 
-def paired_differences(results: list[dict], resamples: int = statistics.DEFAULT_RESAMPLES) -> list[dict]:
-    """For each pair of labels (later minus earlier, in table order): `statistics.paired_bootstrap` on their
-    common seeds and tasks, plus `{"a", "b", "seeds", "tasks"}`. Pairs with no common seed are left out."""
+def _label_pairs(labels: list[str], reference: str | None) -> list[tuple[str, str]]:
+    if reference is None:
+        return [(first, second) for i, first in enumerate(labels) for second in labels[i + 1:]]
+    if reference not in labels:
+        raise ValueError(f"Reference {reference!r} is not among the runs' labels {labels}.")
+    return [(reference, label) for label in labels if label != reference]
+
+
+def paired_differences(results: list[dict], resamples: int = statistics.DEFAULT_RESAMPLES,
+                       reference: str | None = None) -> list[dict]:
+    """For each pair of labels (later minus earlier, in table order; or each label minus `reference`):
+    `statistics.paired_bootstrap` on their common seeds and tasks, plus `{"a", "b", "seed_values",
+    "task_names"}`. Pairs with no common seed are left out."""
     groups = group_by_label([run for run in results if _accuracy_tasks(run)])
-    labels = list(groups)
     pairs = []
-    for i, first in enumerate(labels):
-        for second in labels[i + 1:]:
-            by_seed_a = {run.get("seed"): run for run in groups[first]}
-            by_seed_b = {run.get("seed"): run for run in groups[second]}
-            seeds = [s for s in by_seed_a if s in by_seed_b]
-            if not seeds:
-                continue
-            runs_a, runs_b = [by_seed_a[s] for s in seeds], [by_seed_b[s] for s in seeds]
-            tasks = [t for t in _task_order(_accuracy_tasks(runs_a[0]))
-                     if all(t in _accuracy_tasks(r) for r in runs_a + runs_b)]
-            if not tasks:
-                continue
-            both = {t: _correct_matrix(runs_a + runs_b, t) for t in tasks}  # also checks that they share the clips
-            comparison = statistics.paired_bootstrap(
-                {t: both[t][len(seeds):] for t in tasks}, {t: both[t][: len(seeds)] for t in tasks},
-                resamples=resamples,
-            )
-            pairs.append({"a": first, "b": second, "seed_values": seeds, "task_names": tasks, **comparison})
+    for first, second in _label_pairs(list(groups), reference):
+        by_seed_a = {run.get("seed"): run for run in groups[first]}
+        by_seed_b = {run.get("seed"): run for run in groups[second]}
+        seeds = [s for s in by_seed_a if s in by_seed_b]
+        if not seeds:
+            continue
+        runs_a, runs_b = [by_seed_a[s] for s in seeds], [by_seed_b[s] for s in seeds]
+        tasks = [t for t in _task_order(_accuracy_tasks(runs_a[0]))
+                 if all(t in _accuracy_tasks(r) for r in runs_a + runs_b)]
+        if not tasks:
+            continue
+        both = {t: _correct_matrix(runs_a + runs_b, t) for t in tasks}  # also checks that they share the clips
+        comparison = statistics.paired_bootstrap(
+            {t: both[t][len(seeds):] for t in tasks}, {t: both[t][: len(seeds)] for t in tasks},
+            resamples=resamples,
+        )
+        pairs.append({"a": first, "b": second, "seed_values": seeds, "task_names": tasks, **comparison})
     return pairs
 
 
@@ -352,13 +360,15 @@ DIFFERENCE_CAPTION = ("Paired differences of accuracy (points) with 95% bootstra
 
 
 def comparison_text(results: list[dict], fmt: str = "markdown",
-                    extra_columns: dict[str, dict[str, tuple[float, float]]] | None = None) -> str:
-    """Table 3 of `results` and, when some label has several seeds, its paired differences and verdicts."""
+                    extra_columns: dict[str, dict[str, tuple[float, float]]] | None = None,
+                    reference: str | None = None) -> str:
+    """Table 3 of `results` and, when some label has several seeds, its paired differences and verdicts
+    (every pair of labels, or every label against `reference`)."""
     rows = table3(results, extra_columns)
     groups = group_by_label([run for run in results if _accuracy_tasks(run)])
     if not any(len(runs) > 1 for runs in groups.values()):
         return render(rows, fmt)
-    pairs = paired_differences(results)
+    pairs = paired_differences(results, reference=reference)
     parts = [render(rows, fmt)]
     if fmt == "markdown":
         parts[0] = SEED_CAPTION + "\n\n" + parts[0]
@@ -370,13 +380,13 @@ def comparison_text(results: list[dict], fmt: str = "markdown",
     return "\n\n".join(parts)
 
 
-def make_report(workdirs, table: str = "auto", fmt: str = "markdown") -> str:
+def make_report(workdirs, table: str = "auto", fmt: str = "markdown", reference: str | None = None) -> str:
     results = load_results(workdirs)
     multilabel = any(r.get("metric") == "map" for run in results for r in run["tasks"].values())
     single = any(r.get("metric") == "accuracy" for run in results for r in run["tasks"].values())
     parts = []
     if table in ("3", "auto") and single:
-        parts.append(comparison_text(results, fmt))
+        parts.append(comparison_text(results, fmt, reference=reference))
     if table in ("4", "auto") and multilabel:
         parts.append(render(table4(results), fmt))
     if not parts:
@@ -391,9 +401,11 @@ def main(argv=None) -> None:
     parser.add_argument("--table", choices=["auto", "3", "4"], default="auto")
     parser.add_argument("--format", choices=["markdown", "csv"], default="markdown")
     parser.add_argument("--output", type=pathlib.Path)
+    parser.add_argument("--reference", default=None,
+                        help="compare every label with this one only (default: every pair of labels)")
     args = parser.parse_args(argv)
     try:
-        text = make_report(args.workdirs, args.table, args.format)
+        text = make_report(args.workdirs, args.table, args.format, args.reference)
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"leaf_tf.report: error: {error}")
     if args.output:

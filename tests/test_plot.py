@@ -232,3 +232,26 @@ def test_filter_plot_callback_without_matplotlib(tmp_path, monkeypatch, caplog):
         callback.on_train_end()
     assert len([r for r in caplog.records if "matplotlib" in r.getMessage()]) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_drift_command_groups_runs_by_label(tmp_path, workdir, capsys):
+    import json
+    import shutil
+
+    compare_dir = tmp_path / "compare"
+    for label, seed in (("leaf", 0), ("leaf", 1), ("leaf_slow", 0)):
+        run = compare_dir / label / f"seed-{seed}"
+        run.mkdir(parents=True)
+        shutil.copy(workdir / "final.keras", run / "final.keras")
+        (run / "run.json").write_text(json.dumps({"frontend": "leaf", "label": label, "seed": seed}))
+    runs = plot._trained_frontends_by_label([compare_dir])
+    assert {label: len(infos) for label, infos in runs.items()} == {"leaf": 2, "leaf_slow": 1}
+    change = runs["leaf"][0]["center_hz"] - runs["leaf"][0]["mel_init_center_hz"]
+    np.testing.assert_allclose(change, 0.1 * runs["leaf"][0]["mel_init_center_hz"], rtol=1e-4)  # the fixture's x1.1
+    output = tmp_path / "drift.png"
+    assert plot.main(["drift", str(compare_dir), "--output", str(output)]) == 0
+    _assert_png(output)
+    assert plot.main(["drift", str(tmp_path / "compare" / "leaf" / "seed-0"), "--output", str(output)]) == 0
+    with pytest.raises(SystemExit):
+        plot.main(["drift", str(tmp_path / "nothing"), "--output", str(output)])
+    assert "holds no training run" in capsys.readouterr().err

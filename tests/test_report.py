@@ -166,3 +166,16 @@ def test_runs_that_cannot_be_compared_are_refused(seed_runs, tmp_path):
         report.paired_differences(report.load_results([seed_runs / "mel", other]))
     with pytest.raises(FileNotFoundError, match="no results.json"):
         report.load_results([tmp_path / "nothing-here"])
+
+
+def test_a_reference_label_limits_the_pairs(seed_runs):
+    for seed in range(3):
+        _seed_run(seed_runs, "sincnet", seed, PREDICTIONS[("mel", seed)])
+    results = report.load_results([seed_runs])
+    assert [(p["a"], p["b"]) for p in report.paired_differences(results, resamples=100)] == [
+        ("mel", "sincnet"), ("mel", "leaf"), ("sincnet", "leaf")]
+    pairs = report.paired_differences(results, resamples=100, reference="mel")
+    assert [(p["a"], p["b"]) for p in pairs] == [("mel", "sincnet"), ("mel", "leaf")]
+    assert pairs[0]["average"] == {"difference": 0.0, "low": 0.0, "high": 0.0, "significant": False}  # same predictions
+    with pytest.raises(ValueError, match="Reference 'tdfbanks' is not among"):
+        report.paired_differences(results, reference="tdfbanks")
