@@ -9,8 +9,8 @@ followed by the shared `--gin_config` files and `--gin_bindings`; a
 `--variant NAME FRONTEND [BINDING ...]` adds an arm with its own bindings
 (applied last). Every arm is trained with seeds `first_seed ... first_seed +
 seeds - 1` (`train.seed`), each run in its own workdir `<workdir>/<arm>/seed-<k>`
-by `python -m leaf_tf.commands.train` then `... commands.eval`, in
-subprocesses, `--jobs` at a time.
+by `python -m leaf_tf.commands.train --evaluate` (training, then evaluation on
+the full test clips), in subprocesses, `--jobs` at a time.
 
 Resumable: re-running the command skips evaluated runs, evaluates trained
 ones and resumes interrupted ones; adding seeds or arms trains only what is
@@ -135,16 +135,17 @@ def _run_bindings(job: Job) -> list[str]:
 
 
 def job_commands(job: Job, data_dir: str | None) -> list[list[str]]:
-    """The train and eval command lines of one run (eval only when it is trained, none when evaluated)."""
+    """The command lines of one run: train then evaluate (one process), evaluate only when it is trained,
+    none when it is evaluated."""
     if (job.workdir / "results.json").exists():
         return []
     data = [f"--data_dir={data_dir}"] if data_dir else []
-    train = [sys.executable, "-m", "leaf_tf.commands.train", f"--workdir={job.workdir}", *data]
+    if (job.workdir / "run.json").exists() and (job.workdir / "final.keras").exists():
+        return [[sys.executable, "-m", "leaf_tf.commands.eval", f"--workdir={job.workdir}", *data]]
+    train = [sys.executable, "-m", "leaf_tf.commands.train", f"--workdir={job.workdir}", "--evaluate", *data]
     train += [f"--gin_config={config}" for config in job.arm.configs]
     train += [f"--gin_bindings={binding}" for binding in _run_bindings(job)]
-    evaluate = [sys.executable, "-m", "leaf_tf.commands.eval", f"--workdir={job.workdir}", *data]
-    trained = (job.workdir / "run.json").exists() and (job.workdir / "final.keras").exists()
-    return [evaluate] if trained else [train, evaluate]
+    return [train]
 
 
 def job_environment(threads: int) -> dict:
@@ -201,7 +202,7 @@ def run_jobs(jobs: list[Job], data_dir: str | None, parallel: int, threads: int,
     while todo or running:
         while todo and len(running) < parallel and failure is None:
             job, commands = todo.pop(0)
-            what = "training and evaluating" if len(commands) == 2 else "evaluating"
+            what = "evaluating" if commands[0][2] == "leaf_tf.commands.eval" else "training and evaluating"
             log(f"[{done + len(running) + 1}/{len(jobs)}] {job.name}: {what} in {job.workdir}")
             running.append(_Running(job, commands, env))
         if failure is not None:

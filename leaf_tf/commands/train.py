@@ -21,6 +21,7 @@ flags.DEFINE_multi_string("gin_config", [], "gin config file(s), relative to the
 flags.DEFINE_multi_string("gin_bindings", [], "gin bindings, applied after the files (e.g. 'train.steps = 100').")
 flags.DEFINE_string("workdir", None, "Directory for the config, backups, TensorBoard logs and models.")
 flags.DEFINE_string("data_dir", None, "TFDS data directory (default: TFDS's).")
+flags.DEFINE_bool("evaluate", False, "Then evaluate on the full test clips (as eval.py does), in the same process.")
 flags.mark_flag_as_required("workdir")
 FLAGS = flags.FLAGS
 
@@ -33,6 +34,11 @@ def main(argv):
         cli.parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
         summary = training.train(FLAGS.workdir, FLAGS.data_dir)
         print(f"Trained {summary['steps']} steps; models and logs in {FLAGS.workdir}.")
+        if FLAGS.evaluate:
+            from leaf_tf import evaluation
+
+            evaluation.evaluate(FLAGS.workdir, FLAGS.data_dir)
+            print(f"Evaluated: {FLAGS.workdir}/results.json")
 
     cli.run("train.py", run)
 

@@ -26,6 +26,8 @@ batches `input_context.get_per_replica_batch_size(batch_size)` examples.
 
 from __future__ import annotations
 
+import os
+
 import gin
 import numpy as np
 import tensorflow as tf
@@ -103,6 +105,11 @@ def clip_logits(clip_ids: np.ndarray, window_logits: np.ndarray) -> tuple[np.nda
 def _options() -> tf.data.Options:
     options = tf.data.Options()
     options.deterministic = True
+    # tf.data has its own thread pool, as large as the machine; when the process is limited to a few threads
+    # (several runs side by side, `leaf_tf.compare`), keep the input pipeline within the same limit.
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or int(os.environ.get("TF_NUM_INTRAOP_THREADS", 0))
+    if threads > 0:
+        options.threading.private_threadpool_size = threads
     return options
 
 

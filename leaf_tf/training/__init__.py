@@ -17,7 +17,14 @@ from leaf_tf.training.callbacks import (
 )
 from leaf_tf.training.determinism import seed_everything
 from leaf_tf.training.files import atomic_save_model, atomic_write_text, check_workdir
-from leaf_tf.training.loop import STRATEGIES, build_classifier, learning_rate_multipliers, make_strategy, train
+from leaf_tf.training.loop import (
+    STRATEGIES,
+    build_classifier,
+    learning_rate_multipliers,
+    make_strategy,
+    set_batch_norm_momentum,
+    train,
+)
 from leaf_tf.training.multi_worker import custom_training_loop
 
 __all__ = [
@@ -36,5 +43,6 @@ __all__ = [
     "learning_rate_multipliers",
     "make_strategy",
     "seed_everything",
+    "set_batch_norm_momentum",
     "train",
 ]

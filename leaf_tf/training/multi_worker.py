@@ -20,6 +20,7 @@ from leaf_tf.training.loop import (
     learning_rate_multipliers,
     make_optimizer,
     run_summary,
+    set_batch_norm_momentum,
     training_stream,
 )
 
@@ -44,6 +45,7 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
     with strategy.scope():
         model = build_classifier(settings.tasks, settings.pooling, settings.feature_normalization)
         model(tf.zeros([1, settings.window_samples]))
+        set_batch_norm_momentum(model, settings.batch_norm_momentum)
         multipliers = learning_rate_multipliers(model, settings.frontend_learning_rate_multiplier,
                                                 settings.frontend_group_multipliers)
         optimizer = make_optimizer(settings.learning_rate, model.trainable_variables, multipliers)
