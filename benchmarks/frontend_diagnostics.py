@@ -6,6 +6,8 @@ For every run (a training workdir with `run.json`, `config.gin` and
 `final.keras`; a `leaf_tf.compare` workdir holds several), prints Markdown
 tables, one row per label (mean over seeds, range in brackets):
 
+0. curves: validation and training accuracy after each epoch, mean over
+   tasks and seeds (`--curves_only` prints this table alone, from `run.json`);
 1. fit: training accuracy of the last epoch (from `run.json`) against the
    full-clip test accuracy (`results.json`), per task;
 2. representation statistics, at initialisation (the run's own seed) and
@@ -22,7 +24,9 @@ tables, one row per label (mean over seeds, range in brackets):
    smoothing after training (median over channels), and the most one Adam
    step can move a Gabor centre (Adam moves every parameter by about its
    learning rate per step: `lr * sample_rate / 2 pi` Hz for a centre in
-   radians per sample).
+   radians per sample), and how much the seeds agree: the mean correlation,
+   over pairs of seeds, of the filters' centre changes and of PCEN's α
+   changes (0: each seed wanders its own way; 1: all learn the same).
 
 Nothing here is timed; the numbers depend only on the runs and the data.
 """
@@ -120,10 +124,32 @@ def initial_model(workdir: pathlib.Path, run: dict):
     return model
 
 
-def drift(frontend) -> dict[str, float]:
+def describe(frontend) -> dict | None:
     try:
-        info = inspection.describe_filters(frontend)
-    except ValueError:
+        return inspection.describe_filters(frontend)
+    except ValueError:  # e.g. Wavegram: no per-channel parameters
+        return None
+
+
+def seed_agreement(infos: list[dict]) -> dict[str, float]:
+    """Mean correlation, over pairs of seeds, of each filter's centre change and each channel's PCEN α change:
+    near 0 when the parameters wander, near 1 when every seed learns the same thing."""
+    out = {}
+    pairs = [(a, b) for i, a in enumerate(infos) for b in infos[i + 1:]]
+    if not pairs:
+        return out
+    for key, name in (("center_hz", "seed agreement Δ centre"), ("pcen_alpha", "seed agreement Δ α")):
+        reference = "mel_init_center_hz" if key == "center_hz" else None
+        if key not in infos[0] or (reference and reference not in infos[0]):
+            continue
+        changes = [info[key] - (info[reference] if reference else info["pcen_init"]["alpha"]) for info in infos]
+        pairs_of_changes = [(a, b) for i, a in enumerate(changes) for b in changes[i + 1:]]
+        out[name] = float(np.mean([np.corrcoef(a, b)[0, 1] for a, b in pairs_of_changes]))
+    return out
+
+
+def drift(info: dict | None) -> dict[str, float]:
+    if info is None:
         return {}
     out = {}
     if "mel_init_center_hz" in info:
@@ -152,16 +178,42 @@ def table(title: str, rows: dict[str, dict[str, list[float]]]) -> str:
     return "\n".join(lines)
 
 
+def curves(workdirs) -> dict[str, dict[str, list[float]]]:
+    """Per label: mean over seeds of the validation and training accuracy (mean over tasks) after each epoch."""
+    runs: dict[str, list[dict]] = {}
+    for workdir in workdirs:
+        run = json.loads((workdir / "run.json").read_text())
+        runs.setdefault(run.get("label", run["frontend"]), []).append(run)
+    rows = {}
+    for label, group in runs.items():
+        row = {}
+        for run in group:
+            history = run["history"]
+            for epoch, value in enumerate(history.get("val_accuracy", [])):
+                row.setdefault(f"val {epoch + 1}", []).append(100 * value)
+            for epoch in range(len(history["loss"])):
+                value = np.mean([history[f"{task}_accuracy"][epoch] for task in run["tasks"]])
+                row.setdefault(f"train {epoch + 1}", []).append(100 * value)
+        rows[label] = {key: [float(np.mean(values))] for key, values in row.items()}
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--data_dir", default=None)
     parser.add_argument("--windows", type=int, default=24, help="training windows per task in the fixed batch")
+    parser.add_argument("--curves_only", action="store_true", help="only the accuracy curves (no model is loaded)")
     args = parser.parse_args()
+    workdirs = find_runs(args.runs)
+    print(table("Accuracy after each epoch, mean over tasks and seeds, %: validation (the model as evaluated, "
+                "batch normalisation from its moving averages) and training (batch statistics)", curves(workdirs)))
+    if args.curves_only:
+        return
 
-    fit, representation, gradients, drifts = {}, {}, {}, {}
+    fit, representation, gradients, drifts, descriptions = {}, {}, {}, {}, {}
     batch = None
-    for workdir in find_runs(args.runs):
+    for workdir in workdirs:
         run = json.loads((workdir / "run.json").read_text())
         label = run.get("label", run["frontend"])
         if batch is None:
@@ -183,7 +235,10 @@ def main() -> None:
             row.setdefault(f"within clip, {when}", []).append(stats["within_clip"])
             for group, norm in gradient_norms(model, audio, labels, loud).items():
                 gradients.setdefault(label, {}).setdefault(f"{group}, {when}", []).append(norm)
-        for key, value in drift(trained.frontend).items():
+        info = describe(trained.frontend)
+        if info is not None:
+            descriptions.setdefault(label, []).append(info)
+        for key, value in drift(info).items():
             drifts.setdefault(label, {}).setdefault(key, []).append(value)
         step = centre_step_hz(run, get_task(run["tasks"][0]).sample_rate)
         if step is not None and label in drifts:
@@ -197,6 +252,9 @@ def main() -> None:
                 "spread over time within a clip", representation))
     print()
     print(table("Gradient norm per parameter group (fixed batch, sum of the tasks' losses)", gradients))
+    for label, infos in descriptions.items():
+        for key, value in seed_agreement(infos).items():
+            drifts.setdefault(label, {})[key] = [value]
     if any(drifts.values()):
         print()
         print(table("Drift after training (median over channels for PCEN)", {k: v for k, v in drifts.items() if v}))

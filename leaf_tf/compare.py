@@ -160,7 +160,7 @@ class _Running:
         self.job, self.commands, self.env = job, list(commands), env
         self.started = time.time()
         job.workdir.mkdir(parents=True, exist_ok=True)
-        self.log = open(job.workdir / "log.txt", "a")  # noqa: SIM115 (closed in finish)
+        self.log = open(job.workdir / "log.txt", "a")  # noqa: SIM115 (closed by poll)
         self.process = None
         self._next()
 

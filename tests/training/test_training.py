@@ -192,3 +192,16 @@ def test_frontend_learning_rate_multipliers(data_dir, tmp_path):
     _configure("leaf", ["N_FILTERS = 16"])
     with pytest.raises(ValueError, match=r"names \['pcen'\], which Leaf does not have; its trainable groups are"):
         training.train(str(tmp_path / "typo"), data_dir, frontend_group_multipliers={"pcen": 0.1}, **run)
+
+
+def test_batch_norm_momentum_reaches_every_batch_normalisation_layer():
+    model = leaf_tf.models.MultiTaskClassifier({"a": 2}, "mel", leaf_tf.encoders.ConvNet(filters=(4, 8)), "max_time",
+                                               feature_normalization="batch")
+    model(np.zeros((1, 16000), np.float32))
+    layers = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(layers) == 5 and all(layer.momentum == 0.99 for layer in layers)  # feature norm + 2 per block
+    assert training.set_batch_norm_momentum(model, None) == 0 and layers[0].momentum == 0.99
+    assert training.set_batch_norm_momentum(model, 0.9) == 5
+    assert all(layer.momentum == 0.9 for layer in layers)
+    with pytest.raises(ValueError, match=r"batch_norm_momentum must be in \[0, 1\)"):
+        training.set_batch_norm_momentum(model, 1.0)
