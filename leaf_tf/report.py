@@ -77,7 +77,8 @@ def find_runs(paths: Iterable) -> list[pathlib.Path]:
             continue
         below = sorted({p.parent for pattern in ("*/results.json", "*/*/results.json") for p in path.glob(pattern)})
         if not below:
-            raise FileNotFoundError(f"{path} has no results.json (nor runs below it): run eval.py --workdir={path} first.")
+            raise FileNotFoundError(f"{path} has no results.json: run eval.py --workdir={path} first (or give a "
+                                    "directory of evaluated runs).")
         found.extend(below)
     return found
 

@@ -365,10 +365,10 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
             loss=model.default_loss(),
             metrics=model.default_metrics(),
         )
+        backups = AtomicBackupAndRestore(backup_dir)
+        restored_epoch = backups.restore(model)  # builds the optimizer: inside the strategy's scope
     atomic_write_text(workdir / "operative_config.gin", gin.operative_config_str())
 
-    backups = AtomicBackupAndRestore(backup_dir)
-    restored_epoch = backups.restore(model)
     train_data = training_stream(settings, data_dir, skip_batches=restored_epoch * settings.steps_per_epoch)
     validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
                                   settings.normalize_loudness, validation_clips)

@@ -329,7 +329,7 @@ EXPECTED_GROUPS = {
     "mel": {},
     "mel_pcen": {"compression": 4},
     "tdfbanks": {"filters": 1, "pooling": 1},
-    "sincnet": {"filters": 1, "other": 2},
+    "sincnet": {"filters": 1, "compression": 2},  # its layer norm sits where the others compress
     "sincnet_plus": {"filters": 1, "pooling": 1, "compression": 4},
     "leaf": {"filters": 1, "pooling": 1, "compression": 4},
     "wavegram": {"other": None},
