@@ -48,7 +48,7 @@ import tensorflow as tf  # noqa: E402
 import leaf_tf  # noqa: E402, F401
 from leaf_tf import inspection, training  # noqa: E402
 from leaf_tf.data import pipeline  # noqa: E402
-from leaf_tf.data.tasks import get_task  # noqa: E402
+from leaf_tf.data.tasks import get_task, tasks_of_run  # noqa: E402
 
 
 def find_runs(paths) -> list[pathlib.Path]:
@@ -116,7 +116,7 @@ def initial_model(workdir: pathlib.Path, run: dict):
     gin.clear_config()
     gin.parse_config_file(str(workdir / "config.gin"), skip_unknown=True)
     keras.utils.set_random_seed(run["seed"])
-    tasks = [get_task(t) for t in run["tasks"]]
+    tasks = tasks_of_run(run)
     model = training.build_classifier(tasks, gin.query_parameter("train.pooling"),
                                       run.get("feature_normalization"))
     model(tf.zeros([1, int(run["window_s"] * tasks[0].sample_rate)]))
@@ -240,7 +240,7 @@ def main() -> None:
             descriptions.setdefault(label, []).append(info)
         for key, value in drift(info).items():
             drifts.setdefault(label, {}).setdefault(key, []).append(value)
-        step = centre_step_hz(run, get_task(run["tasks"][0]).sample_rate)
+        step = centre_step_hz(run, tasks_of_run(run)[0].sample_rate)
         if step is not None and label in drifts:
             drifts[label].setdefault("centre step bound Hz", []).append(step)
         print(f"read {workdir}", flush=True)

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from leaf_tf import metrics
 from leaf_tf.data import pipeline
-from leaf_tf.data.tasks import get_task
+from leaf_tf.data.tasks import get_task, tasks_of_run
 from leaf_tf.training import atomic_write_text
 
 CHECKPOINTS = ("best", "final")
@@ -86,8 +86,8 @@ def evaluate(workdir: str | pathlib.Path, data_dir=None, split: str = "test", ch
     model, run = load_run(workdir, checkpoint)
     multitask = len(run["tasks"]) > 1
     results = {}
-    for name in run["tasks"]:
-        task = get_task(name)
+    for task in tasks_of_run(run):
+        name = task.name
         labels, scores = predict_clips(model, task, split, data_dir, batch_size, run.get("window_s", 1.0),
                                        run.get("normalize_loudness", False), max_clips, head=name if multitask else None,
                                        last_window=last_window)
@@ -98,6 +98,8 @@ def evaluate(workdir: str | pathlib.Path, data_dir=None, split: str = "test", ch
                              "labels": [int(label) for label in labels],
                              "predictions": [int(p) for p in np.argmax(scores, axis=-1)]}
         results[name].update(paper_task=task.paper_task, split=split)
+        if task.class_names:
+            results[name]["class_names"] = list(task.class_names)
     summary = {
         "checkpoint": run["checkpoint"],
         "frontend": run["frontend"],

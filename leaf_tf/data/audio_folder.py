@@ -181,6 +181,11 @@ class AudioFolder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         self._original_state = dict(root_dir=root_dir, data_dir=data_dir, sample_rate=sample_rate)
 
     @property
+    def root(self) -> str:
+        """The folder, as an absolute path (or the `tf.io.gfile` path it was given)."""
+        return str(self._root)
+
+    @property
     def split_names(self) -> list[str]:
         """The splits found under the root (folder or CSV names)."""
         return sorted(self._entries)

@@ -61,6 +61,9 @@ class Task:
         when missing.
       builder_fn: for datasets that are not registered TFDS names (audio
         folders): `builder_fn(data_dir)` returns the (prepared) builder.
+      folder: the audio folder of an `audio_folder_task` (else None).
+      class_names: the classes' names, index = class id, where the task
+        knows them (audio folders); else empty.
     """
 
     name: str
@@ -79,6 +82,8 @@ class Task:
     how_to_get: str = ""
     prepare: Callable | None = None
     builder_fn: Callable | None = None
+    folder: str | None = None
+    class_names: tuple[str, ...] = ()
 
     def split_name(self, split: str) -> str:
         """Validates one of our split names (`train`, `validation`, `test`)."""
@@ -235,9 +240,65 @@ def audio_folder_task(root: str, name: str = "audio_folder", splits=None, sample
         name=name, tfds_name=f"audio_folder:{root}", num_classes=len(probe.class_names),
         multi_label=probe.multi_label, sample_rate=sample_rate, splits=dict(splits),
         paper_task=f"(your data) {root}", notes=f"Audio folder {root}: classes {probe.class_names}.",
-        builder_fn=builder_fn,
+        builder_fn=builder_fn, folder=probe.root, class_names=tuple(probe.class_names),
     ))
     return name
+
+
+# ------------------------------------------------------------------ tasks recorded in run.json
+
+
+def task_definition(task: Task | str) -> dict:
+    """What `run.json` records of a task: enough to rebuild it in another process (`task_from_definition`)."""
+    task = get_task(task)
+    definition = {
+        "name": task.name, "tfds_name": task.tfds_name, "num_classes": task.num_classes,
+        "multi_label": task.multi_label, "sample_rate": task.sample_rate, "splits": dict(task.splits),
+    }
+    if task.class_names:
+        definition["class_names"] = list(task.class_names)
+    if task.folder is not None:
+        definition["folder"] = task.folder
+    return definition
+
+
+def task_from_definition(definition: dict | str) -> Task:
+    """The task a run was trained on, registered again from its `task_definition` (a bare name: registered tasks).
+
+    Audio-folder tasks are registered again from their folder, which must
+    still hold the classes the run was trained on; registered tasks must still
+    have as many classes as the run's heads.
+    """
+    if isinstance(definition, str):
+        return get_task(definition)
+    name = definition["name"]
+    if definition.get("folder") is not None:
+        folder = definition["folder"]
+        if not tf.io.gfile.isdir(folder):
+            raise FileNotFoundError(
+                f"Task {name!r} was trained on the audio folder {folder}, which is not there any more: restore it "
+                f"(evaluation reads its {'/'.join(definition['splits'])} files)."
+            )
+        audio_folder_task(folder, name=name, splits=definition["splits"], sample_rate=definition["sample_rate"])
+        task = TASKS[name]
+        if list(task.class_names) != list(definition.get("class_names", task.class_names)):
+            raise ValueError(
+                f"The audio folder {folder} now has the classes {list(task.class_names)}; task {name!r} was "
+                f"trained on {definition['class_names']}."
+            )
+        return task
+    task = get_task(name)
+    if task.num_classes != definition["num_classes"]:
+        raise ValueError(
+            f"Task {name!r} has {task.num_classes} classes here; the run was trained with {definition['num_classes']}."
+        )
+    return task
+
+
+def tasks_of_run(run: dict) -> list[Task]:
+    """The tasks of a run's `run.json` (`task_definitions`; older runs: registered task names)."""
+    definitions = run.get("task_definitions") or run["tasks"]
+    return [task_from_definition(definition) for definition in definitions]
 
 
 # ------------------------------------------------------------------ the embedded synthetic tasks

@@ -44,7 +44,7 @@ import tensorflow as tf
 
 from leaf_tf import models
 from leaf_tf.data import pipeline
-from leaf_tf.data.tasks import Task, get_task, load_split
+from leaf_tf.data.tasks import Task, get_task, load_split, task_definition
 from leaf_tf.encoders import configured_encoder
 from leaf_tf.frontends import FRONTENDS, configured_frontend
 from leaf_tf.optimizers import ScaledAdam
@@ -414,6 +414,7 @@ def run_summary(model, settings: RunSettings, steps: int, replicas: int, seconds
     frontend = frontend_key(model.frontend)
     return {
         "tasks": [task.name for task in settings.tasks],
+        "task_definitions": [task_definition(task) for task in settings.tasks],
         "frontend": frontend,
         "label": settings.label or frontend,
         "encoder": model.encoder.name if model.encoder is not None else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from unittest import mock
 
@@ -144,3 +145,37 @@ def test_a_split_with_nothing_decodable_is_a_clear_error(tmp_path):
     builder = AudioFolder(root, data_dir=tmp_path / "tfds")
     with pytest.raises(Exception, match=r"none of the 1 files of split 'test'"):
         builder.download_and_prepare()
+
+
+def test_an_audio_folder_task_is_rebuilt_from_its_run_json_definition(folder_root, tmp_path):
+    from leaf_tf.data import tasks
+
+    name = tasks.audio_folder_task(str(folder_root), name="my_sounds_task")
+    definition = json.loads(json.dumps(tasks.task_definition(name)))  # as read back from run.json
+    assert definition["folder"] == str(folder_root.resolve())
+    assert definition["class_names"] == ["bird", "cat", "dog"] and definition["num_classes"] == 3
+    assert definition["splits"] == {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
+
+    del tasks.TASKS[name]  # another process: the task was never registered there
+    task = tasks.task_from_definition(definition)
+    assert tasks.TASKS[name] is task and task.folder == definition["folder"]
+    assert task.class_names == ("bird", "cat", "dog") and task.splits == definition["splits"]
+    assert [t.name for t in tasks.tasks_of_run({"tasks": [name], "task_definitions": [definition]})] == [name]
+
+    _write(folder_root / "train" / "cow" / "e.wav", _tone(16000, 350.0), 16000)
+    with pytest.raises(ValueError, match=r"now has the classes \['bird', 'cat', 'cow', 'dog'\]; task 'my_sounds_task' "
+                                         r"was trained on \['bird', 'cat', 'dog'\]"):
+        tasks.task_from_definition(definition)
+    with pytest.raises(FileNotFoundError, match="which is not there any more"):
+        tasks.task_from_definition({**definition, "folder": str(tmp_path / "moved")})
+    del tasks.TASKS[name]
+
+
+def test_registered_tasks_are_checked_against_the_run(tmp_path):
+    from leaf_tf.data import tasks
+
+    definition = tasks.task_definition("synthetic_pitch")
+    assert "folder" not in definition and tasks.task_from_definition(definition).name == "synthetic_pitch"
+    assert tasks.tasks_of_run({"tasks": ["synthetic_pitch"]})[0].name == "synthetic_pitch"  # runs before run.json had definitions
+    with pytest.raises(ValueError, match="has 8 classes here; the run was trained with 9"):
+        tasks.task_from_definition({**definition, "num_classes": 9})

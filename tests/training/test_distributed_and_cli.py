@@ -222,3 +222,39 @@ def test_report_error_names_the_missing_results(tmp_path):
     assert result.returncode != 0 and "has no results.json: run eval.py" in result.stderr
 
 
+
+
+@pytest.mark.slow
+def test_an_audio_folder_run_is_evaluated_by_eval_py_without_gin_flags(tmp_path):
+    """run.json records the folder task: eval.py, in a fresh process, needs only the workdir."""
+    import numpy as np
+    import soundfile as sf
+
+    root = tmp_path / "sounds"
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 6), ("test", 3)):
+        for label, freq in (("high", 2000.0), ("low", 300.0)):
+            for index in range(count):
+                path = root / split / label / f"{index}.wav"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                t = np.arange(16000) / 16000
+                audio = 0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)
+                sf.write(str(path), audio.astype(np.float32), 16000)
+    workdir, data_dir = tmp_path / "run", tmp_path / "tfds"
+    bindings = [f'audio_folder_task.root = "{root}"', "train.steps = 4", "train.steps_per_epoch = 2",
+                "train.batch_size = 4"]
+    trained = _run_cli(_train_command(workdir, data_dir, bindings,
+                                      ("configs/frontends/mel.gin", "configs/tasks/audio_folder.gin"))[1:])
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run = json.loads((workdir / "run.json").read_text())
+    assert run["task_definitions"] == [{
+        "name": "audio_folder", "tfds_name": f"audio_folder:{root}", "num_classes": 2, "multi_label": False,
+        "sample_rate": 16000, "splits": {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"},
+        "class_names": ["high", "low"], "folder": str(root),
+    }]
+
+    evaluated = _run_cli(["eval.py", f"--workdir={workdir}", f"--data_dir={data_dir}"])
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    result = json.loads((workdir / "results.json").read_text())["tasks"]["audio_folder"]
+    assert result["count"] == 6 and sorted(result["labels"]) == [0, 0, 0, 1, 1, 1]
+    assert result["class_names"] == ["high", "low"] and "audio_folder: accuracy" in evaluated.stdout
