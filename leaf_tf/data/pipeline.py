@@ -27,6 +27,7 @@ batches `input_context.get_per_replica_batch_size(batch_size)` examples.
 from __future__ import annotations
 
 import os
+import sys
 
 import gin
 import numpy as np
@@ -117,7 +118,30 @@ def decoded_examples(task: Task, split: str, data_dir=None, shuffle_files: bool 
                      input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
     """`{"audio": float32 [samples], "label": ...}` for every clip of `split` (see `Task.decode`)."""
     dataset = load_split(task, split, data_dir=data_dir, shuffle_files=shuffle_files, seed=seed, input_context=input_context)
-    return dataset.map(task.decode, num_parallel_calls=AUTOTUNE)
+    return drop_non_finite(dataset.map(lambda ex: (task.decode(ex), ex.get("id", "")), num_parallel_calls=AUTOTUNE),
+                           f"{task.name}/{split}")
+
+
+def drop_non_finite(dataset: tf.data.Dataset, where: str) -> tf.data.Dataset:
+    """`(example, clip id)` pairs -> the examples whose audio is finite; each dropped clip is named on stderr.
+
+    A NaN sample in a clip would reach every frame of LEAF's output through
+    sPCEN's smoother: finite-looking but wrong features. Audio files are checked
+    when decoded (`audio_io.read_audio`); this catches float audio stored in
+    TFDS datasets.
+    """
+
+    def finite(example, clip_id):
+        ok = tf.reduce_all(tf.math.is_finite(example["audio"]))
+
+        def warn():
+            tf.print("leaf_tf: skipped clip", clip_id, f"of {where}: its audio holds NaN or infinite samples.",
+                     output_stream=sys.stderr)
+            return ok
+
+        return tf.cond(ok, lambda: ok, warn)
+
+    return dataset.filter(finite).map(lambda example, clip_id: example)
 
 
 def train_windows(

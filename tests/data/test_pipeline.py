@@ -198,3 +198,16 @@ def test_audio_folder_task_trains_through_the_same_pipeline(tmp_path):
     assert audio.shape == (4, 16000) and set(labels.numpy()) <= {0, 1}
     test_clips = list(pipeline.eval_dataset(task, 8, "test", data_dir=tmp_path / "tfds").unbatch())
     assert len({int(w["clip"]) for w in test_clips}) == 4
+
+
+def test_clips_with_non_finite_audio_are_dropped_and_named(capfd):
+    audio = np.zeros((4, 8), np.float32)
+    audio[1, 3] = np.nan
+    audio[3, 0] = np.inf
+    examples = tf.data.Dataset.from_tensor_slices(({"audio": audio, "label": np.arange(4)},
+                                                   np.array([b"a.wav", b"b.wav", b"c.wav", b"d.wav"])))
+    kept = list(pipeline.drop_non_finite(examples, "my_task/train").as_numpy_iterator())
+    assert [int(example["label"]) for example in kept] == [0, 2]
+    err = capfd.readouterr().err
+    assert 'skipped clip "b.wav" of my_task/train: its audio holds NaN or infinite samples.' in err
+    assert 'skipped clip "d.wav" of my_task/train' in err and "a.wav" not in err

@@ -240,6 +240,12 @@ def test_an_audio_folder_run_is_evaluated_by_eval_py_without_gin_flags(tmp_path)
                 t = np.arange(16000) / 16000
                 audio = 0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)
                 sf.write(str(path), audio.astype(np.float32), 16000)
+    # Skipped when the folder is prepared: NaN samples, a corrupt file. Kept: stereo at 44.1 kHz.
+    sf.write(str(root / "train" / "high" / "nan.wav"), np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT")
+    (root / "train" / "low" / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
+    t = np.arange(44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 300.0 * t), 0.5 * np.sin(2 * np.pi * 300.0 * t)], axis=1)
+    sf.write(str(root / "test" / "low" / "stereo.wav"), (0.3 * stereo).astype(np.float32), 44100)
     workdir, data_dir = tmp_path / "run", tmp_path / "tfds"
     bindings = [f'audio_folder_task.root = "{root}"', "train.steps = 4", "train.steps_per_epoch = 2",
                 "train.batch_size = 4"]
@@ -256,5 +262,5 @@ def test_an_audio_folder_run_is_evaluated_by_eval_py_without_gin_flags(tmp_path)
     evaluated = _run_cli(["eval.py", f"--workdir={workdir}", f"--data_dir={data_dir}"])
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     result = json.loads((workdir / "results.json").read_text())["tasks"]["audio_folder"]
-    assert result["count"] == 6 and sorted(result["labels"]) == [0, 0, 0, 1, 1, 1]
+    assert result["count"] == 7 and sorted(result["labels"]) == [0, 0, 0, 1, 1, 1, 1]
     assert result["class_names"] == ["high", "low"] and "audio_folder: accuracy" in evaluated.stdout
