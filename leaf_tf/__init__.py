@@ -1,5 +1,8 @@
 """leaf_tf: LEAF and other audio frontends as Keras 3 layers, faithful to the reference code."""
 
+# First: TensorFlow without its start-up notices on stderr (leaf_tf/_startup.py).
+from leaf_tf import _startup  # noqa: F401, I001
+
 # Importing every module registers all gin configurables up front: gin refuses new
 # configurables once a config has been parsed (and locked).
 from leaf_tf import dsp, encoders, gin_externals, initializers, layers, metrics, models, optimizers  # noqa: F401

@@ -8,11 +8,14 @@ status 2: no stack trace, and nothing already in the workdir is touched.
 
 from __future__ import annotations
 
+import logging
+import os
 import pathlib
 import sys
 from collections.abc import Callable, Sequence
 
 import gin
+from absl import logging as absl_logging
 
 from leaf_tf.data.tasks import DatasetNotPreparedError
 from leaf_tf.training import TrainingError
@@ -33,7 +36,8 @@ def find_config(path: str) -> str:
     for candidate in (pathlib.Path(path), REPO_ROOT / path):
         if candidate.is_file():
             return str(candidate)
-    raise UsageError(f"gin config file not found: {path} (looked in {pathlib.Path.cwd()} and {REPO_ROOT}).")
+    places = sorted({str(pathlib.Path.cwd()), str(REPO_ROOT)})
+    raise UsageError(f"gin config file not found: {path} (looked in {' and '.join(places)}).")
 
 
 def parse_gin(configs: Sequence[str], bindings: Sequence[str]) -> None:
@@ -51,8 +55,35 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+class _LeafTfWarningsOnly(logging.Filter):
+    """Passes leaf_tf's warnings and everyone's errors; drops other libraries' info and warnings (TFDS', Keras')."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        return record.levelno >= logging.WARNING and f"{os.sep}leaf_tf{os.sep}" in record.pathname
+
+
+def quiet_library_logs(argv: Sequence[str] | None = None) -> None:
+    """Commands show leaf_tf's warnings and every error, not the libraries' routine logs; `--verbosity` shows all."""
+    argv = sys.argv if argv is None else argv
+    if any(arg == "-v" or arg.startswith(("--verbosity", "-v=")) for arg in argv):
+        return
+    handler = absl_logging.get_absl_handler()
+    if not any(isinstance(f, _LeafTfWarningsOnly) for f in handler.filters):
+        handler.addFilter(_LeafTfWarningsOnly())
+
+
 def run(program: str, main: Callable[[], object]) -> None:
-    """Runs `main`, turning the errors a user can fix into one line on stderr and exit status 2."""
+    """Runs `main`, turning the errors a user can fix into one line on stderr and exit status 2.
+
+    Other libraries' log lines below error level are dropped (`quiet_library_logs`).
+    """
+    quiet_library_logs()
+    if not sys.stderr.isatty():  # TFDS' progress bars are carriage-return animations: not for a log file
+        import tensorflow_datasets as tfds
+
+        tfds.disable_progress_bar()
     try:
         main()
     except UsageError as error:

@@ -80,7 +80,11 @@ def make_arms(frontends, variants, configs, bindings) -> list[Arm]:
     for arm in arms:
         if not arm.label.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise cli.UsageError(f"Arm name {arm.label!r}: use letters, digits, '_', '-' and '.' only.")
+    known = sorted(path.stem for path in (cli.REPO_ROOT / "configs" / "frontends").glob("*.gin"))
     for arm in arms:
+        if arm.frontend not in known:
+            name = f"frontend {arm.frontend!r}" if arm.label == arm.frontend else f"frontend {arm.frontend!r} of {arm.label!r}"
+            raise cli.UsageError(f"unknown {name}: choose from {', '.join(known)}.")
         for config in arm.configs:
             cli.find_config(config)  # a missing file fails now, not in the 5th subprocess
     return arms

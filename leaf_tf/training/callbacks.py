@@ -30,6 +30,7 @@ def finite_loss(logs: dict | None) -> bool:
 # Keras' weight files leave out the state of the layers' random seed generators (dropout, SpecAugment):
 # backups keep it beside the weights so that a resumed run draws the masks an uninterrupted one would.
 RANDOM_STATE_FILE = "random_state.npz"
+SETTINGS_FILE = "settings.json"  # the settings a backup was trained with (see train's resume check)
 
 
 def _seed_generator_states(model: keras.Model) -> list:
@@ -68,14 +69,33 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     Args:
       backup_dir: directory of the backups (only this callback writes there).
       keep: number of complete backups kept.
+      settings: JSON-serialisable settings of the run, stored in each backup
+        (`settings.json`) so that a resumed run can be compared with them
+        (`recorded_settings`).
+      on_save: called after each complete backup (the run's first backup is
+        when it may replace an earlier run's files).
     """
 
     _PATTERN = re.compile(r"^epoch-(\d+)$")
 
-    def __init__(self, backup_dir: str | os.PathLike, keep: int = 2):
+    def __init__(self, backup_dir: str | os.PathLike, keep: int = 2, settings: dict | None = None,
+                 on_save=None):
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
         self.keep = keep
+        self.settings = settings
+        self.on_save = on_save
         self._last_logs: dict = {}
+
+    @classmethod
+    def recorded_settings(cls, backup_dir: str | os.PathLike) -> dict | None:
+        """The settings stored with the newest complete backup (None: no backup, or one written without them)."""
+        for epoch in cls.completed_epochs(backup_dir):
+            path = pathlib.Path(backup_dir) / f"epoch-{epoch}" / SETTINGS_FILE
+            try:
+                return json.loads(path.read_text())
+            except (OSError, ValueError):
+                return None
+        return None
 
     @classmethod
     def completed_epochs(cls, backup_dir: str | os.PathLike) -> list[int]:
@@ -138,6 +158,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         _save_random_state(self.model, scratch / RANDOM_STATE_FILE)
         state = {"epoch": self._current_epoch, "step": int(self.model.optimizer.iterations.numpy())}
         (scratch / "state.json").write_text(json.dumps(state))
+        if self.settings is not None:
+            (scratch / SETTINGS_FILE).write_text(json.dumps(self.settings, indent=2))
         if final.exists():  # a re-run of this epoch: replace it
             shutil.rmtree(final)
         os.rename(scratch, final)
@@ -146,6 +168,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         for leftover in backup_dir.glob(".epoch-*"):  # scratch of a killed save
             if leftover != scratch:
                 shutil.rmtree(leftover, ignore_errors=True)
+        if self.on_save is not None:
+            self.on_save()
 
 
 class BestModelExport(keras.callbacks.Callback):

@@ -36,11 +36,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import time
+import warnings
 
 import gin
 import keras
 import tensorflow as tf
+from absl import logging
 
 from leaf_tf import models
 from leaf_tf.data import pipeline
@@ -259,6 +262,7 @@ def train(
     seed: int = 0,
     deterministic: bool = True,
     label: str | None = None,
+    allow_changed_settings: bool = False,
     verbose: int | str = "auto",
 ) -> dict:
     """Trains the gin-configured classifier on `tasks`; returns the run summary written to `run.json`.
@@ -304,18 +308,22 @@ def train(
         run stops with an error saying so.
       label: the name of this configuration in comparison tables (default:
         the frontend's short name), e.g. "leaf_lr0.1".
-      verbose: Keras progress-bar verbosity.
+      allow_changed_settings: resume a run whose backup was trained with other
+        settings (learning rates, batch size, window, seed, ...), training on
+        with the new values; without it such a resume stops and lists the
+        differences. A different model (tasks, frontend, encoder) never resumes.
+      verbose: Keras' fit verbosity; "auto": a progress bar when stdout is a terminal, else one line per epoch.
     """
     workdir = check_workdir(workdir)
     # Before any TensorFlow op: MultiWorkerMirroredStrategy must configure collectives at start-up.
     distribution = make_strategy(strategy, tpu)
-    task_list = [get_task(t) for t in ([tasks] if isinstance(tasks, str) else tasks)]
-    for task in task_list:  # fail early, before anything is built, if a dataset is missing
-        load_split(task, "train", data_dir)
     if steps < 1 or steps_per_epoch < 1:
         raise ValueError(f"steps and steps_per_epoch must be positive, got {steps} and {steps_per_epoch}.")
     if not frontend_learning_rate_multiplier >= 0:
         raise ValueError(f"train.frontend_learning_rate_multiplier must be >= 0, got {frontend_learning_rate_multiplier}.")
+    task_list = [get_task(t) for t in ([tasks] if isinstance(tasks, str) else tasks)]
+    for task in task_list:  # fail early, before anything is built, if a dataset is missing
+        load_split(task, "train", data_dir)
     replicas = distribution.num_replicas_in_sync
     if batch_size % replicas:
         raise ValueError(
@@ -333,14 +341,13 @@ def train(
     if mixed_precision:
         keras.mixed_precision.set_global_policy(mixed_precision)
     seed_everything(seed, deterministic)
-    atomic_write_text(workdir / "config.gin", gin.config_str())
     try:
         if strategy == "multi_worker":
             from leaf_tf.training.multi_worker import custom_training_loop
 
             return custom_training_loop(workdir, data_dir, settings, distribution)
         return _fit(workdir, data_dir, settings, distribution, validation_clips, histogram_freq,
-                    filter_plot_every_n_steps, verbose)
+                    filter_plot_every_n_steps, verbose, allow_changed_settings)
     except tf.errors.UnimplementedError as error:
         if is_determinism_error(error):
             raise TrainingError(
@@ -351,7 +358,7 @@ def train(
 
 
 def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clips, histogram_freq,
-         filter_plot_every_n_steps, verbose) -> dict:
+         filter_plot_every_n_steps, verbose, allow_changed_settings: bool = False) -> dict:
     """The `Model.fit` path of `train` (every strategy but multi-worker)."""
     backup_dir = workdir / "backup"
     with distribution.scope():
@@ -365,9 +372,12 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
             loss=model.default_loss(),
             metrics=model.default_metrics(),
         )
-        backups = AtomicBackupAndRestore(backup_dir)
+        record = resume_settings(model, settings)
+        check_resume(workdir, AtomicBackupAndRestore.recorded_settings(backup_dir), record, allow_changed_settings)
+        backups = AtomicBackupAndRestore(backup_dir, settings=record, on_save=ConfigWriter(workdir))
         restored_epoch = backups.restore(model)  # builds the optimizer: inside the strategy's scope
-    atomic_write_text(workdir / "operative_config.gin", gin.operative_config_str())
+        # The backup's optimizer state holds the learning rate it was trained with: train on with this run's.
+        model.optimizer.learning_rate.assign(settings.learning_rate)
 
     train_data = training_stream(settings, data_dir, skip_batches=restored_epoch * settings.steps_per_epoch)
     validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
@@ -387,9 +397,15 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
     monitor = "val_auc" if settings.tasks[0].multi_label and len(settings.tasks) == 1 else "val_accuracy"
     callbacks.append(BestModelExport(workdir / "best.keras", monitor))
 
+    if verbose == "auto":  # a progress bar in a terminal; one plain line per epoch in a log file
+        verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
-    history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
-                        validation_data=validation, callbacks=callbacks, verbose=verbose, shuffle=False)
+    with warnings.catch_warnings():
+        # The training stream is endless; Keras says the input "ran out of data" when the (finite) validation
+        # set ends, which it must.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
+                            validation_data=validation, callbacks=callbacks, verbose=verbose, shuffle=False)
     if nan_guard.failed_at is not None:
         raise nan_guard.error(backup_dir)
     summary = run_summary(model, settings, int(model.optimizer.iterations.numpy()), distribution.num_replicas_in_sync,
@@ -399,6 +415,74 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
     atomic_save_model(model, workdir / "final.keras")
     atomic_write_text(workdir / "run.json", json.dumps(summary, indent=2))
     return summary
+
+
+class ConfigWriter:
+    """Writes `config.gin` and `operative_config.gin` once, at the run's first complete backup.
+
+    Until then an earlier run's files in the same workdir stay as they were:
+    a run that fails while building its model or before its first epoch ends
+    (a typo in a keyword, NaN at step 2, a kill) leaves them untouched.
+    """
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.written = False
+
+    def __call__(self):
+        if not self.written:
+            atomic_write_text(self.workdir / "config.gin", gin.config_str())
+            atomic_write_text(self.workdir / "operative_config.gin", gin.operative_config_str())
+            self.written = True
+
+
+# Settings that define the model: a backup trained with others cannot be resumed by this model at all.
+MODEL_SETTINGS = ("tasks", "frontend", "encoder", "parameters", "pooling", "feature_normalization")
+
+
+def resume_settings(model, settings: RunSettings) -> dict:
+    """What a backup records of the run that wrote it, as `check_resume` compares it (JSON values)."""
+    record = {
+        "tasks": [task.name for task in settings.tasks],
+        "frontend": frontend_key(model.frontend),
+        "encoder": model.encoder.name if model.encoder is not None else None,
+        "parameters": models.describe(model)["total"],
+        "pooling": settings.pooling,
+        "feature_normalization": settings.feature_normalization,
+        "batch_size": settings.batch_size,
+        "steps_per_epoch": settings.steps_per_epoch,
+        "learning_rate": settings.learning_rate,
+        "frontend_learning_rate_multiplier": settings.frontend_learning_rate_multiplier,
+        "frontend_group_multipliers": settings.frontend_group_multipliers,
+        "window_s": settings.window_s,
+        "normalize_loudness": settings.normalize_loudness,
+        "batch_norm_momentum": settings.batch_norm_momentum,
+        "seed": settings.seed,
+        "mixed_precision": settings.mixed_precision,
+    }
+    return json.loads(json.dumps(record))
+
+
+def check_resume(workdir, recorded: dict | None, record: dict, allow_changed: bool) -> None:
+    """Stops a resume whose settings differ from its backup's, unless `allow_changed` (model settings: always)."""
+    if recorded is None:
+        return
+    changed = {key: (recorded[key], value) for key, value in record.items() if key in recorded and recorded[key] != value}
+    if not changed:
+        return
+    listed = "; ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in changed.items())
+    model_changes = [key for key in changed if key in MODEL_SETTINGS]
+    if model_changes:
+        raise ValueError(
+            f"{workdir} holds a run of another model ({listed}); its backups cannot be resumed by this one: "
+            f"use another --workdir."
+        )
+    if not allow_changed:
+        raise ValueError(
+            f"{workdir} holds a run trained with other settings ({listed}): use another --workdir, or resume it "
+            f"with the new values with --gin_bindings='train.allow_changed_settings = True'."
+        )
+    logging.warning("Resuming %s with changed settings: %s.", workdir, listed)
 
 
 def frontend_key(frontend) -> str:

@@ -15,6 +15,7 @@ import tensorflow as tf
 from leaf_tf.training.callbacks import TrainingError
 from leaf_tf.training.files import atomic_save_model, atomic_write_text
 from leaf_tf.training.loop import (
+    ConfigWriter,
     RunSettings,
     build_classifier,
     learning_rate_multipliers,
@@ -56,6 +57,8 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
     manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=2)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
+        optimizer.learning_rate.assign(settings.learning_rate)  # the checkpoint's is the earlier run's
+    write_config = ConfigWriter(workdir) if chief else (lambda: None)
     start_step = int(optimizer.iterations.numpy())
 
     def dataset_fn(input_context):
@@ -99,6 +102,7 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
         progress.update(step, [("loss", loss)])
         if step % settings.steps_per_epoch == 0 or step == settings.steps:
             manager.save(checkpoint_number=step)
+            write_config()
             if writer is not None:
                 with writer.as_default():
                     tf.summary.scalar("epoch_loss", float(np.mean(loss_history[-settings.steps_per_epoch:])), step=step)

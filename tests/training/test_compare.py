@@ -79,8 +79,12 @@ def test_arm_definitions_are_checked_before_anything_runs():
         compare.make_arms([], [["lonely"]], [], [])
     with pytest.raises(cli.UsageError, match="letters, digits"):
         compare.make_arms([], [["a/b", "leaf"]], [], [])
-    with pytest.raises(cli.UsageError, match="gin config file not found: configs/frontends/leef.gin"):
+    with pytest.raises(cli.UsageError, match="unknown frontend 'leef': choose from leaf, mel, mel_pcen, sincnet"):
         compare.make_arms(["leef"], [], [], [])
+    with pytest.raises(cli.UsageError, match="unknown frontend 'lef' of 'fast'"):
+        compare.make_arms(["mel"], [["fast", "lef"]], [], [])
+    with pytest.raises(cli.UsageError, match="gin config file not found: configs/no_such.gin"):
+        compare.make_arms(["mel"], [], ["configs/no_such.gin"], [])
     job = compare.Job(compare.make_arms(["mel"], [], ["configs/quickstart.gin"], ["train.steps = 2"])[0], 3,
                       pathlib.Path("runs/mel/seed-3"))
     (train,) = compare.job_commands(job, "/data")

@@ -159,7 +159,8 @@ def _run_cli(arguments, cwd=ROOT):
 def _one_line_error(result, program, fragment):
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines[-1].startswith(f"{program}: error: ") and fragment in lines[-1], lines[-3:]
+    assert len(lines) == 1, lines  # the error alone: no start-up notices, no library logs
+    assert lines[0].startswith(f"{program}: error: ") and fragment in lines[0], lines
     assert "Traceback" not in result.stderr
 
 
@@ -264,3 +265,10 @@ def test_an_audio_folder_run_is_evaluated_by_eval_py_without_gin_flags(tmp_path)
     result = json.loads((workdir / "results.json").read_text())["tasks"]["audio_folder"]
     assert result["count"] == 7 and sorted(result["labels"]) == [0, 0, 0, 1, 1, 1, 1]
     assert result["class_names"] == ["high", "low"] and "audio_folder: accuracy" in evaluated.stdout
+
+
+@pytest.mark.slow
+def test_an_unknown_frontend_stops_the_quickstart_before_anything_runs(tmp_path):
+    result = _run_cli(["-m", "leaf_tf.quickstart", "--frontends", "mel", "lef", "--workdir", str(tmp_path / "qs")])
+    _one_line_error(result, "leaf_tf.quickstart", "unknown frontend 'lef': choose from leaf, mel")
+    assert not (tmp_path / "qs").exists()

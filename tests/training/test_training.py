@@ -205,3 +205,72 @@ def test_batch_norm_momentum_reaches_every_batch_normalisation_layer():
     assert all(layer.momentum == 0.9 for layer in layers)
     with pytest.raises(ValueError, match=r"batch_norm_momentum must be in \[0, 1\)"):
         training.set_batch_norm_momentum(model, 1.0)
+
+
+# ---------------------------------------------------------------- late failures and changed settings
+
+SHORT = dict(tasks="synthetic_event", batch_size=4, steps_per_epoch=2, validation_clips=4, verbose=0,
+             filter_plot_every_n_steps=0, histogram_freq=0)
+
+
+def _files(workdir: pathlib.Path) -> dict[str, bytes]:
+    """Every file of a workdir but TensorBoard's event files (each invocation adds its own)."""
+    return {str(p.relative_to(workdir)): p.read_bytes() for p in sorted(workdir.rglob("*"))
+            if p.is_file() and "tensorboard" not in p.parts}
+
+
+@pytest.fixture
+def finished_run(data_dir, tmp_path):
+    _configure("mel")
+    training.train(str(tmp_path), data_dir, steps=4, learning_rate=1e-3, **SHORT)
+    gin.clear_config()
+    return tmp_path
+
+
+@pytest.mark.parametrize("failure", ["keyword_typo", "unknown_pooling", "nan_after_resuming"])
+def test_a_run_that_fails_late_leaves_the_earlier_runs_files_as_they_were(failure, finished_run, data_dir):
+    before = _files(finished_run)
+    assert {"config.gin", "operative_config.gin", "run.json", "final.keras", "best.keras",
+            "backup/epoch-2/settings.json"} <= set(before)
+    arguments = dict(SHORT, steps=8, learning_rate=1e-3)
+    if failure == "keyword_typo":  # Leaf takes **kwargs: gin cannot see the typo, building the layer does
+        _configure("leaf", ["Leaf.n_filterz = 64"])
+        expected = "n_filterz"
+    elif failure == "unknown_pooling":
+        _configure("mel")
+        arguments["pooling"] = "maxx"
+        expected = "maxx"
+    else:  # resumed with a learning rate that overflows the weights at the first step
+        _configure("mel")
+        arguments.update(learning_rate=1e30, allow_changed_settings=True)
+        expected = "NaN or infinite at step"
+    with pytest.raises(Exception, match=expected):
+        training.train(str(finished_run), data_dir, **arguments)
+    assert _files(finished_run) == before
+
+
+def test_resuming_with_other_settings_stops_unless_allowed_and_then_uses_them(finished_run, data_dir):
+    before = _files(finished_run)
+    _configure("mel")
+    with pytest.raises(ValueError, match=r"holds a run trained with other settings \(learning_rate 0\.001 -> 0\.002; "
+                                         r"window_s 1\.0 -> 0\.5\): use another --workdir, or resume it .*"
+                                         r"train\.allow_changed_settings = True"):
+        training.train(str(finished_run), data_dir, steps=8, learning_rate=2e-3, window_s=0.5, **SHORT)
+    assert _files(finished_run) == before
+
+    summary = training.train(str(finished_run), data_dir, steps=8, learning_rate=2e-3, allow_changed_settings=True,
+                             **SHORT)
+    assert summary["steps"] == 8 and len(summary["history"]["loss"]) == 2  # epochs 3 and 4: resumed
+    trained = keras.models.load_model(finished_run / "final.keras")
+    assert float(trained.optimizer.learning_rate.numpy()) == pytest.approx(2e-3)  # not the backup's 1e-3
+    recorded = json.loads((finished_run / "backup" / "epoch-4" / "settings.json").read_text())
+    assert recorded["learning_rate"] == 2e-3
+
+
+def test_a_different_model_never_resumes_another_runs_backups(finished_run, data_dir):
+    before = _files(finished_run)
+    _configure("leaf")
+    with pytest.raises(ValueError, match=r"holds a run of another model \(frontend 'mel' -> 'leaf'; parameters \d+ -> "
+                                         r"\d+\); its backups cannot be resumed by this one: use another --workdir"):
+        training.train(str(finished_run), data_dir, steps=8, learning_rate=1e-3, allow_changed_settings=True, **SHORT)
+    assert _files(finished_run) == before

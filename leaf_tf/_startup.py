@@ -1,0 +1,55 @@
+"""TensorFlow imported without its start-up notices on stderr.
+
+Importing TensorFlow 2.21 writes informational lines to the process's stderr
+(file descriptor 2, from C++, whatever `TF_CPP_MIN_LOG_LEVEL` says): absl's
+"All log messages before absl::InitializeLog() ..." warning, the oneDNN
+round-off notice (twice) and the CPU-instruction notice. They are not errors,
+and they would bury the one line a command prints when a user can fix
+something. `import_tensorflow` captures descriptor 2 during the import and
+writes back every other line (a missing CUDA library, a failed import), so
+nothing else is lost. `LEAF_TF_STARTUP_LOGS=1` keeps everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+_NOTICES = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called"
+    r"|\] oneDNN custom operations are on"
+    r"|cpu_feature_guard\.cc.*This TensorFlow binary is optimized"
+    r"|^To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags"
+)
+
+
+def startup_lines_to_keep(text: str) -> list[str]:
+    """The lines of TensorFlow's start-up output that are not its routine notices."""
+    return [line for line in text.splitlines() if line.strip() and not _NOTICES.search(line)]
+
+
+def import_tensorflow() -> None:
+    """Imports TensorFlow once, dropping its routine start-up notices from stderr (see the module docstring)."""
+    if "tensorflow" in sys.modules or os.environ.get("LEAF_TF_STARTUP_LOGS") == "1":
+        import tensorflow  # noqa: F401
+
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = startup_lines_to_keep(capture.read().decode(errors="replace"))
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+                sys.stderr.flush()
+
+
+import_tensorflow()
