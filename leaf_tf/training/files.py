@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
+import shutil
 import tempfile
 
 import keras
@@ -26,8 +28,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     os.replace(temporary, path)
 
 
+# The scratch names of the two functions above (`.final-k2j4x9a1/`, `.run.json.tmp-4242`, `.write-test-4242`).
+_SCRATCH = re.compile(r"^\.(?:[\w.]+-[\w]{8}|[\w.]+\.tmp-\d+|write-test-\d+)$")
+
+
+def remove_scratch(workdir: str | os.PathLike) -> list[str]:
+    """Removes what a killed process left of its atomic writes in `workdir`; returns the names removed."""
+    removed = []
+    for entry in pathlib.Path(workdir).iterdir():
+        if _SCRATCH.match(entry.name):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return sorted(removed)
+
+
 def check_workdir(workdir: str | os.PathLike) -> pathlib.Path:
-    """Creates `workdir` if needed and checks that it is writable."""
+    """Creates `workdir` if needed, checks that it is writable and removes the scratch of killed writes."""
     workdir = pathlib.Path(workdir)
     try:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -38,4 +54,5 @@ def check_workdir(workdir: str | os.PathLike) -> pathlib.Path:
         raise PermissionError(
             f"workdir {workdir} is not writable ({error.strerror}); choose another --workdir."
         ) from None
+    remove_scratch(workdir)
     return workdir

@@ -186,14 +186,30 @@ def test_time_warp_moves_anchor_by_integer_shift():
     y = layer(x, training=True).numpy()[:, :, 0]
     # Each warped ramp has one kink: at the integer destination d, the value is
     # the integer anchor a, with |a - d| <= 3.
+    kinked = 0
     for row in y:
         slopes = np.diff(row)
         kinks = np.flatnonzero(np.abs(np.diff(slopes)) > 1e-4) + 1
-        if len(kinks) == 0:
+        if len(kinks) == 0:  # no shift, or a destination at the last frame: the ramp stays one straight line
             continue
+        kinked += 1
         destination = kinks[0]
         assert abs(row[destination] - round(row[destination])) < 1e-4
         assert abs(row[destination] - destination) <= 3 + 1e-4
+    assert kinked > len(y) // 2  # shifts are uniform in [-3, 3]: most rows are warped
+
+
+def test_the_warp_comes_before_the_masks():
+    """Masks after the warp stay exact zeros over whole frames; a warp after them would blur their edges."""
+    layer = SpecAugment(time_warp_max_frames=6, seed=12)
+    y = layer(tf.ones([200, 50, 24]), training=True).numpy()
+    masked = 0
+    for example in y:
+        time_runs, freq_runs = _mask_structure(example)  # values 0 or 1 only, zero exactly on masked rows/columns
+        masked += bool(time_runs)
+    assert masked > 100
+    warped_ramp = SpecAugment(time_warp_max_frames=6, seed=12)(_ramp(200, 50, 24) + 1.0, training=True).numpy()
+    assert np.any(np.abs(warped_ramp - (_ramp(200, 50, 24).numpy() + 1.0)) > 1e-3)  # the warp did act
 
 
 def test_time_warp_ratio_zero_disables():

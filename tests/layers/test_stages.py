@@ -242,8 +242,15 @@ def test_pcen_stays_finite_where_the_reference_is_nan():
     assert np.all(np.isfinite(y))  # ... we do not
     finite = np.isfinite(expected)
     np.testing.assert_allclose(y.numpy()[finite], expected[finite], rtol=1e-4, atol=1e-6)
-    for grad in tape.gradient(loss, layer.trainable_weights):
+    grads = tape.gradient(loss, layer.trainable_weights)
+    for grad in grads:
         assert np.all(np.isfinite(grad))
+    # The documented value: where delta < 0 the formula is evaluated at delta = 0 ...
+    at_zero = ref.pcen(x, np.full(4, 0.96), np.zeros(4), np.full(4, 2.0), np.full(4, 0.04), floor=1e-12)
+    np.testing.assert_allclose(y.numpy()[..., 0], at_zero[..., 0], rtol=1e-4, atol=1e-6)
+    # ... straight through: delta still gets a gradient there, the one it has at delta = 0.
+    (delta_grad,) = [g for w, g in zip(layer.trainable_weights, grads) if w is layer.delta]
+    assert delta_grad.numpy()[0] != 0
 
 
 def test_log_compression():

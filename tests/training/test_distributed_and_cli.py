@@ -68,6 +68,7 @@ def test_sigkill_mid_run_then_resume_ends_as_an_uninterrupted_run(data_dir, tmp_
     for path in _backups(tmp_path):
         _assert_backup_complete(path)
     assert not list((tmp_path / "backup").glob(".epoch-*"))  # no scratch left behind
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nor of the killed atomic writes
 
     # The killed and resumed run is the uninterrupted run: same losses after the restart, same weights.
     uninterrupted = tmp_path / "uninterrupted"

@@ -64,6 +64,12 @@ def test_mixed_precision_keeps_the_frontend_float32(data_dir, tmp_path):
                              steps_per_epoch=2, learning_rate=1e-3, validation_clips=4, verbose=0,
                              mixed_precision="mixed_float16")
     assert summary["mixed_precision"] == "mixed_float16" and np.isfinite(summary["history"]["loss"]).all()
+    model = keras.models.load_model(tmp_path / "final.keras")
+    assert model.frontend.dtype_policy.name == "float32" and model.head.dtype_policy.name == "float32"
+    assert model.encoder.dtype_policy.name == "mixed_float16" and model.encoder.compute_dtype == "float16"
+    audio = np.zeros([2, 16000], np.float32)
+    assert model.frontend(audio).dtype == "float32" and model(audio).dtype == "float32"  # the head is float32 too
+    assert all(variable.dtype == "float32" for variable in model.frontend.weights)
 
 
 def test_a_finished_run_resumes_to_nothing_and_keeps_its_files(data_dir, tmp_path):
@@ -274,3 +280,26 @@ def test_a_different_model_never_resumes_another_runs_backups(finished_run, data
                                          r"\d+\); its backups cannot be resumed by this one: use another --workdir"):
         training.train(str(finished_run), data_dir, steps=8, learning_rate=1e-3, allow_changed_settings=True, **SHORT)
     assert _files(finished_run) == before
+
+
+def test_a_damaged_newest_backup_falls_back_to_the_older_one_and_killed_writes_are_cleared(data_dir, tmp_path):
+    _configure("mel")
+    reference = training.train(str(tmp_path / "uninterrupted"), data_dir, steps=6, learning_rate=1e-3, **SHORT)
+    gin.clear_config()
+    _configure("mel")
+    workdir = tmp_path / "damaged"
+    training.train(str(workdir), data_dir, steps=4, learning_rate=1e-3, **SHORT)
+    newest = workdir / "backup" / "epoch-2" / "model.weights.h5"
+    newest.write_bytes(newest.read_bytes()[:1000])  # a disk that lost the end of the newest backup
+    (workdir / ".final-k2j4x9a1").mkdir()  # what a kill leaves of atomic writes
+    (workdir / ".final-k2j4x9a1" / "final.keras").write_bytes(b"half a model")
+    (workdir / ".run.json.tmp-4242").write_text("{")
+    gin.clear_config()
+    _configure("mel")
+    resumed = training.train(str(workdir), data_dir, steps=6, learning_rate=1e-3, **SHORT)
+    # Restored epoch 1, so epochs 2 and 3 were trained again, exactly as the uninterrupted run trained them.
+    assert resumed["history"]["loss"] == reference["history"]["loss"][1:]
+    for ours, theirs in zip(_weights(workdir / "final.keras"), _weights(tmp_path / "uninterrupted" / "final.keras")):
+        np.testing.assert_array_equal(ours, theirs)
+    assert not [p.name for p in workdir.iterdir() if p.name.startswith(".")]
+    assert not list((workdir / "backup").glob(".*"))
