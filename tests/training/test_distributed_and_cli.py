@@ -6,6 +6,7 @@ workers), so they are slower than the rest.
 
 from __future__ import annotations
 
+import csv
 import json
 import pathlib
 import signal
@@ -227,8 +228,9 @@ def test_report_error_names_the_missing_results(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_audio_folder_run_is_evaluated_by_eval_py_without_gin_flags(tmp_path):
-    """run.json records the folder task: eval.py, in a fresh process, needs only the workdir."""
+def test_your_own_audio_from_folder_to_train_eval_predict_extract_and_plot(tmp_path):
+    """The README's "Your own audio" walk, command by command (tiny sizes): run.json records the folder task, so
+    eval.py and the inference commands, each a fresh process, need only the workdir."""
     import numpy as np
     import soundfile as sf
 
@@ -248,11 +250,13 @@ def test_an_audio_folder_run_is_evaluated_by_eval_py_without_gin_flags(tmp_path)
     t = np.arange(44100) / 44100
     stereo = np.stack([np.sin(2 * np.pi * 300.0 * t), 0.5 * np.sin(2 * np.pi * 300.0 * t)], axis=1)
     sf.write(str(root / "test" / "low" / "stereo.wav"), (0.3 * stereo).astype(np.float32), 44100)
+    t = np.arange(40000) / 16000  # 2.5 s: three windows, the last one overlapping
+    sf.write(str(root / "test" / "high" / "long.flac"), (0.3 * np.sin(2 * np.pi * 2000.0 * t)).astype(np.float32), 16000)
     workdir, data_dir = tmp_path / "run", tmp_path / "tfds"
     bindings = [f'audio_folder_task.root = "{root}"', "train.steps = 4", "train.steps_per_epoch = 2",
                 "train.batch_size = 4"]
     trained = _run_cli(_train_command(workdir, data_dir, bindings,
-                                      ("configs/frontends/mel.gin", "configs/tasks/audio_folder.gin"))[1:])
+                                      ("configs/leaf.gin", "configs/tasks/audio_folder.gin"))[1:])
     assert trained.returncode == 0, trained.stderr[-3000:]
     run = json.loads((workdir / "run.json").read_text())
     assert run["task_definitions"] == [{
@@ -264,8 +268,49 @@ def test_an_audio_folder_run_is_evaluated_by_eval_py_without_gin_flags(tmp_path)
     evaluated = _run_cli(["eval.py", f"--workdir={workdir}", f"--data_dir={data_dir}"])
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     result = json.loads((workdir / "results.json").read_text())["tasks"]["audio_folder"]
-    assert result["count"] == 7 and sorted(result["labels"]) == [0, 0, 0, 1, 1, 1, 1]
+    assert result["count"] == 8 and sorted(result["labels"]) == [0, 0, 0, 0, 1, 1, 1, 1]
     assert result["class_names"] == ["high", "low"] and "audio_folder: accuracy" in evaluated.stdout
+
+    # predict: class names and scores per file, by the full-clip protocol.
+    predicted = _run_cli(["-m", "leaf_tf.inference", "predict", "--model", str(workdir), "--top_k", "2",
+                          "--output", str(tmp_path / "predictions.csv"), str(root / "test")])
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    with open(tmp_path / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 * 2 and {row["class"] for row in rows} == {"high", "low"}
+    assert {row["rank"] for row in rows} == {"1", "2"} and {row["task"] for row in rows} == {"audio_folder"}
+    scores = {(row["file"], row["class"]): float(row["score"]) for row in rows}
+    import keras
+
+    import leaf_tf  # noqa: F401
+    from leaf_tf.data.audio_io import load_audio
+
+    model = keras.models.load_model(workdir / "best.keras", compile=False)
+    for name in ("test/high/long.flac", "test/low/stereo.wav"):
+        audio = load_audio(root / name, 16000)
+        starts = [min(i * 16000, len(audio) - 16000) for i in range(-(-len(audio) // 16000))]
+        logits = np.asarray(model(np.stack([audio[s:s + 16000] for s in starts]))).mean(axis=0)
+        expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        got = [scores[(str(root / name), label)] for label in ("high", "low")]
+        np.testing.assert_allclose(got, expected, atol=2e-6)
+
+    # extract: the frontend's representation of each whole clip, and the clip embeddings as .npy files.
+    extracted = _run_cli(["-m", "leaf_tf.inference", "extract", "--model", str(workdir), "--what", "frontend",
+                          "--output", str(tmp_path / "frontend.npz"), str(root / "test")])
+    assert extracted.returncode == 0, extracted.stderr[-3000:]
+    features = np.load(tmp_path / "frontend.npz")
+    assert len(features.files) == 8 and features[str(root / "test/high/long.flac")].shape == (250, 16)
+    extracted = _run_cli(["-m", "leaf_tf.inference", "extract", "--model", str(workdir), "--output",
+                          str(tmp_path / "embeddings"), str(root / "test")])
+    assert extracted.returncode == 0, extracted.stderr[-3000:]
+    embeddings = sorted((tmp_path / "embeddings").rglob("*.npy"))
+    assert len(embeddings) == 8 and (tmp_path / "embeddings" / "high" / "long.npy") in embeddings
+    assert np.load(tmp_path / "embeddings" / "high" / "long.npy").shape == (16,)
+
+    plotted = _run_cli(["-m", "leaf_tf.plot", "filters", "--workdir", str(workdir), "--output",
+                        str(tmp_path / "filters.png")])
+    assert plotted.returncode == 0, plotted.stderr[-3000:]
+    assert (tmp_path / "filters.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.slow
