@@ -30,6 +30,16 @@ def startup_lines_to_keep(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not _NOTICES.search(line)]
 
 
+def running_a_command() -> bool:
+    """Whether this process is one of leaf_tf's commands (`python -m leaf_tf...`, the root train.py/eval.py)."""
+    argv = list(getattr(sys, "orig_argv", []))
+    if "-m" in argv[:-1]:
+        return argv[argv.index("-m") + 1].startswith("leaf_tf")
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return script in ("train.py", "eval.py") and os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(
+        sys.argv[0])), "leaf_tf"))
+
+
 def import_tensorflow() -> None:
     """Imports TensorFlow once, dropping its routine start-up notices from stderr (see the module docstring)."""
     if "tensorflow" in sys.modules or os.environ.get("LEAF_TF_STARTUP_LOGS") == "1":
@@ -52,4 +62,6 @@ def import_tensorflow() -> None:
                 sys.stderr.flush()
 
 
+if running_a_command():  # TensorFlow's C++ info and warning lines (buffer sizes, ...) are not for a command's user
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import_tensorflow()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import weakref
 
 import keras
 import numpy as np
@@ -50,6 +51,18 @@ def load_run(workdir: str | pathlib.Path, checkpoint: str = "best") -> tuple[ker
     raise FileNotFoundError(f"{workdir} has no best.keras or final.keras: training did not finish an epoch.")
 
 
+_SCORING = weakref.WeakKeyDictionary()
+
+
+def scoring_function(model: keras.Model):
+    """`model(windows, training=False)` traced once for any batch size and window length, shared by every task
+    and split evaluated with `model` (one trace per task would make TensorFlow warn about retracing)."""
+    if model not in _SCORING:
+        _SCORING[model] = tf.function(lambda audio: model(audio, training=False),
+                                      input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    return _SCORING[model]
+
+
 def predict_clips(model: keras.Model, task, split: str, data_dir=None, batch_size: int = 64, window_s: float = 1.0,
                   normalize_loudness: bool = False, max_clips: int | None = None, head: str | None = None,
                   last_window: str = "aligned"):
@@ -61,10 +74,10 @@ def predict_clips(model: keras.Model, task, split: str, data_dir=None, batch_siz
     task = get_task(task)
     windows = pipeline.eval_dataset(task, batch_size, split, data_dir, window_s, normalize_loudness,
                                     max_clips=max_clips, last_window=last_window)
+    forward = scoring_function(model)
 
-    @tf.function(reduce_retracing=True)
     def score(audio):
-        outputs = model(audio, training=False)
+        outputs = forward(audio)
         return outputs[head] if head is not None else outputs
 
     clip_ids, logits, labels = [], [], {}
