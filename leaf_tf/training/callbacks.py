@@ -231,9 +231,13 @@ class TerminateOnNaN(keras.callbacks.Callback):
 
     def error(self, backup_dir) -> TrainingError:
         epochs = AtomicBackupAndRestore.completed_epochs(backup_dir)
-        kept = (f"The last finite state (epoch {epochs[0]}) is kept in {backup_dir}." if epochs
-                else "No backup had been written yet.")
-        return TrainingError(
-            f"The training loss became NaN or infinite at step {self.failed_at}. {kept} Lower the learning rate "
-            "(train.learning_rate), enable loudness normalisation, or check the data for NaN audio."
-        )
+        return non_finite_loss_error(self.failed_at, f"epoch {epochs[0]}" if epochs else None, backup_dir)
+
+
+def non_finite_loss_error(step: int, last_finite: str | None, where) -> TrainingError:
+    """The one message of a run stopped by a NaN or infinite loss (both training loops)."""
+    kept = f"The last finite state ({last_finite}) is kept in {where}." if last_finite else "No backup had been written yet."
+    return TrainingError(
+        f"The training loss became NaN or infinite at step {step}. {kept} Lower the learning rate "
+        "(train.learning_rate), enable loudness normalisation, or check the data for NaN audio."
+    )

@@ -345,7 +345,8 @@ def train(
         if strategy == "multi_worker":
             from leaf_tf.training.multi_worker import custom_training_loop
 
-            return custom_training_loop(workdir, data_dir, settings, distribution)
+            return custom_training_loop(workdir, data_dir, settings, distribution, validation_clips,
+                                        allow_changed_settings)
         return _fit(workdir, data_dir, settings, distribution, validation_clips, histogram_freq,
                     filter_plot_every_n_steps, verbose, allow_changed_settings)
     except tf.errors.UnimplementedError as error:

@@ -12,14 +12,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_tf.training.callbacks import TrainingError
+from leaf_tf.training.callbacks import SETTINGS_FILE, BestModelExport, non_finite_loss_error
 from leaf_tf.training.files import atomic_save_model, atomic_write_text
 from leaf_tf.training.loop import (
     ConfigWriter,
     RunSettings,
+    _validation_data,
     build_classifier,
+    check_resume,
     learning_rate_multipliers,
     make_optimizer,
+    resume_settings,
     run_summary,
     set_batch_norm_momentum,
     training_stream,
@@ -34,13 +37,45 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings, strategy) -> dict:
+def _monitor(settings: RunSettings) -> str:
+    return "val_auc" if settings.tasks[0].multi_label and len(settings.tasks) == 1 else "val_accuracy"
+
+
+def _validate(model, validation, settings: RunSettings) -> dict[str, float]:
+    """The validation metrics `fit` logs: `val_accuracy` (multi-task: per task, and their mean) or `val_auc`."""
+    names = [task.name for task in settings.tasks]
+    metrics = model.default_metrics()
+    forward = tf.function(lambda audio: model(audio, training=False),
+                          input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    for audio, labels in validation:
+        outputs = forward(audio)
+        if isinstance(metrics, dict):
+            for task in names:
+                for metric in metrics[task]:
+                    metric.update_state(labels[task], outputs[task])
+        else:
+            for metric in metrics:
+                metric.update_state(labels, outputs)
+    if not isinstance(metrics, dict):
+        return {f"val_{metric.name}": float(metric.result()) for metric in metrics}
+    logs = {f"val_{task}_{metric.name}": float(metric.result()) for task in names for metric in metrics[task]}
+    logs["val_accuracy"] = float(np.mean([logs[f"val_{task}_accuracy"] for task in names]))
+    return logs
+
+
+def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings, strategy,
+                         validation_clips: int | None = 500, allow_changed_settings: bool = False) -> dict:
     """The same training as `train`, written with `strategy.run`, for `MultiWorkerMirroredStrategy`.
 
     Checkpoints are `tf.train.CheckpointManager` checkpoints under
     `workdir/checkpoints` (written by every worker, as collective ops require;
-    non-chief workers write to a scratch directory), restored at start; each
-    input pipeline then skips the batches already trained on.
+    non-chief workers write to a scratch directory); every worker restores the
+    chief's latest at start, and each input pipeline then skips the batches
+    already trained on. The chief writes what `fit` writes: validation metrics
+    each epoch (per task for multi-task runs) in the history and TensorBoard,
+    `best.keras` by the same rule, `config.gin` with the first checkpoint, the
+    run's settings beside the checkpoints (a resume with other settings stops,
+    as in `train`); a NaN loss stops with the same message.
     """
     chief = is_chief(strategy)
     with strategy.scope():
@@ -53,13 +88,25 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
         optimizer.build(model.trainable_variables)
         losses = model.default_loss()
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    directory = workdir / "checkpoints" if chief else pathlib.Path(tempfile.mkdtemp(prefix="leaf_tf-worker-"))
+    shared = workdir / "checkpoints"  # the chief's: every worker resumes from it (collectives need equal states)
+    directory = shared if chief else pathlib.Path(tempfile.mkdtemp(prefix="leaf_tf-worker-"))
     manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=2)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint)
+    record = resume_settings(model, settings)
+    latest = tf.train.latest_checkpoint(str(shared))
+    if latest:
+        recorded = shared / SETTINGS_FILE
+        check_resume(workdir, json.loads(recorded.read_text()) if recorded.exists() else None, record,
+                     allow_changed_settings)
+        checkpoint.restore(latest)
         optimizer.learning_rate.assign(settings.learning_rate)  # the checkpoint's is the earlier run's
     write_config = ConfigWriter(workdir) if chief else (lambda: None)
     start_step = int(optimizer.iterations.numpy())
+    validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
+                                  settings.normalize_loudness, validation_clips) if chief else None
+    best = BestModelExport(workdir / "best.keras", _monitor(settings)) if chief else None
+    if best is not None:
+        best.set_model(model)
+        best.on_train_begin()
 
     def dataset_fn(input_context):
         return training_stream(settings, data_dir, skip_batches=start_step, input_context=input_context)
@@ -85,6 +132,8 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
         return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
 
     writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "train")) if chief else None
+    validation_writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "validation")) if chief else None
+    history: dict[str, list[float]] = {}
     progress = keras.utils.Progbar(settings.steps, verbose=1 if chief else 0)
     progress.update(start_step)
     loss_history = []
@@ -94,20 +143,29 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
         loss = float(train_step(iterator))
         step = int(optimizer.iterations.numpy())
         if not np.isfinite(loss):
-            raise TrainingError(
-                f"The training loss became NaN or infinite at step {step}; the last finite checkpoint is in "
-                f"{directory}. Lower the learning rate or check the data."
-            )
+            latest = tf.train.latest_checkpoint(str(shared))
+            raise non_finite_loss_error(step, f"step {latest.rsplit('-', 1)[1]}" if latest else None, shared)
         loss_history.append(loss)
         progress.update(step, [("loss", loss)])
         if step % settings.steps_per_epoch == 0 or step == settings.steps:
             manager.save(checkpoint_number=step)
+            if chief:
+                atomic_write_text(shared / SETTINGS_FILE, json.dumps(record, indent=2))
             write_config()
-            if writer is not None:
+            epoch = {"loss": float(np.mean(loss_history[-settings.steps_per_epoch:]))}
+            if chief:
+                epoch.update(_validate(model, validation, settings))
+                best.on_epoch_end(step // settings.steps_per_epoch - 1, dict(epoch))
+                for key, value in epoch.items():
+                    history.setdefault(key, []).append(value)
                 with writer.as_default():
-                    tf.summary.scalar("epoch_loss", float(np.mean(loss_history[-settings.steps_per_epoch:])), step=step)
+                    tf.summary.scalar("epoch_loss", epoch["loss"], step=step)
+                with validation_writer.as_default():
+                    for key, value in epoch.items():
+                        if key.startswith("val_"):
+                            tf.summary.scalar(f"epoch_{key[4:]}", value, step=step)
     summary = run_summary(model, settings, step, strategy.num_replicas_in_sync, time.time() - start,
-                          {"loss": loss_history})
+                          history if chief else {"loss": loss_history})
     if chief:
         atomic_save_model(model, workdir / "final.keras")
         atomic_write_text(workdir / "run.json", json.dumps(summary, indent=2))

@@ -135,22 +135,63 @@ def _free_ports(n):
 
 
 @pytest.mark.slow
-def test_two_worker_multi_worker_mirrored_run_completes(data_dir, tmp_path):
+def _start_workers(workdir, data_dir, bindings) -> list[subprocess.Popen]:
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    bindings = ['train.tasks = "synthetic_scene"', "train.batch_size = 8", "train.steps = 6",
-                "train.steps_per_epoch = 3", 'train.strategy = "multi_worker"']
     processes = []
     for index in range(2):
         env = subprocess_env()
         env["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        processes.append(subprocess.Popen(_train_command(tmp_path, data_dir, bindings), env=env,
+        processes.append(subprocess.Popen(_train_command(workdir, data_dir, bindings), env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return processes
+
+
+def _finish(processes) -> None:
     outputs = [p.communicate(timeout=600) for p in processes]
     for process, (_, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stderr[-3000:]
+
+
+MULTI_WORKER = ["train.tasks = ['synthetic_scene', 'synthetic_event']", "train.batch_size = 8",
+                "train.steps_per_epoch = 3", 'train.strategy = "multi_worker"', "train.validation_clips = 4"]
+
+
+@pytest.mark.slow
+def test_two_worker_multi_worker_mirrored_run_writes_what_fit_writes(data_dir, tmp_path):
+    _finish(_start_workers(tmp_path, data_dir, [*MULTI_WORKER, "train.steps = 6"]))
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["strategy"] == "multi_worker" and run["replicas"] == 2 and run["steps"] == 6
     assert (tmp_path / "final.keras").exists() and list((tmp_path / "checkpoints").glob("ckpt-6*"))
+    history = run["history"]
+    for key in ("loss", "val_accuracy", "val_synthetic_scene_accuracy", "val_synthetic_event_accuracy"):
+        assert len(history[key]) == 2, key  # one value per epoch, as fit logs them
+    assert history["val_accuracy"][1] == pytest.approx(
+        (history["val_synthetic_scene_accuracy"][1] + history["val_synthetic_event_accuracy"][1]) / 2)
+    best = json.loads((tmp_path / "best.keras.json").read_text())
+    assert (tmp_path / "best.keras").exists() and best["value"] == pytest.approx(max(history["val_accuracy"]))
+    for name in ("config.gin", "operative_config.gin", "checkpoints/settings.json"):
+        assert (tmp_path / name).exists(), name
+    assert list((tmp_path / "tensorboard" / "validation").glob("events.out.tfevents.*"))
+
+
+@pytest.mark.slow
+def test_two_workers_killed_together_resume_from_the_chiefs_checkpoint(data_dir, tmp_path):
+    bindings = [*MULTI_WORKER, "train.steps = 60"]
+    processes = _start_workers(tmp_path, data_dir, bindings)
+    deadline = time.time() + 300
+    while not list((tmp_path / "checkpoints").glob("ckpt-6.index")) and time.time() < deadline:
+        assert all(p.poll() is None for p in processes), processes[0].stderr.read()[-3000:]
+        time.sleep(0.05)
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    resumed_from = max(int(p.name.split("-")[1].split(".")[0]) for p in (tmp_path / "checkpoints").glob("ckpt-*.index"))
+    assert 6 <= resumed_from < 60
+
+    _finish(_start_workers(tmp_path, data_dir, bindings))
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["steps"] == 60 and len(run["history"]["loss"]) == (60 - resumed_from) // 3  # resumed, not restarted
+    assert (tmp_path / "final.keras").exists() and (tmp_path / "best.keras").exists()
 
 
 def _run_cli(arguments, cwd=ROOT):
