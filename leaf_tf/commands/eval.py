@@ -1,6 +1,10 @@
 """Evaluates a trained run on full clips and writes `results.json` in its workdir.
 
     python eval.py --workdir=/tmp/leaf [--split=test] [--checkpoint=best] [--data_dir=...]
+
+The run's tasks, window and settings come from its run.json (audio folders
+included); `--gin_config` / `--gin_bindings` are optional overrides, e.g. an
+audio folder that moved: `--gin_bindings='audio_folder_task.root = "/new/place"'`.
 """
 
 import json
@@ -21,6 +25,9 @@ flags.DEFINE_integer("batch_size", 64, "Windows per batch.")
 flags.DEFINE_integer("max_clips", None, "Evaluate only the first N clips of each task (quick checks).")
 flags.DEFINE_enum("last_window", "aligned", ["aligned", "padded"],
                   "The last window of a clip ends at the clip's end (aligned) or is zero-padded (padded).")
+flags.DEFINE_multi_string("gin_config", [], "Optional gin files (the run's tasks come from its run.json).")
+flags.DEFINE_multi_string("gin_bindings", [], "Optional gin bindings, e.g. a moved audio folder: "
+                          "'audio_folder_task.root = \"/new/place\"'.")
 flags.mark_flag_as_required("workdir")
 FLAGS = flags.FLAGS
 
@@ -30,6 +37,8 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
 
     def run():
+        if FLAGS.gin_config or FLAGS.gin_bindings:
+            cli.parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
         summary = evaluation.evaluate(FLAGS.workdir, FLAGS.data_dir, FLAGS.split, FLAGS.checkpoint, FLAGS.batch_size,
                                       FLAGS.max_clips, FLAGS.last_window)
         for task, result in summary["tasks"].items():

@@ -273,10 +273,11 @@ def task_from_definition(definition: dict | str) -> Task:
         return get_task(definition)
     name = definition["name"]
     if definition.get("folder") is not None:
-        folder = definition["folder"]
+        folder = _bound_folder() or definition["folder"]
         if not tf.io.gfile.isdir(folder):
             raise FileNotFoundError(
-                f"Task {name!r} was trained on the audio folder {folder}, which is not there any more: restore it "
+                f"Task {name!r} was trained on the audio folder {folder}, which is not there any more: restore it, "
+                f"or give its new place with --gin_bindings='audio_folder_task.root = \"/new/place\"' "
                 f"(evaluation reads its {'/'.join(definition['splits'])} files)."
             )
         audio_folder_task(folder, name=name, splits=definition["splits"], sample_rate=definition["sample_rate"])
@@ -293,6 +294,14 @@ def task_from_definition(definition: dict | str) -> Task:
             f"Task {name!r} has {task.num_classes} classes here; the run was trained with {definition['num_classes']}."
         )
     return task
+
+
+def _bound_folder() -> str | None:
+    """`audio_folder_task.root` where a gin binding gives it (a folder that moved since training), else None."""
+    try:
+        return gin.query_parameter("audio_folder_task.root")
+    except ValueError:
+        return None
 
 
 def tasks_of_run(run: dict) -> list[Task]:

@@ -148,7 +148,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         if not finite_loss(self._last_logs):
-            logging.warning("Not backing up epoch %d: the loss is %s.", self._current_epoch, self._last_logs["loss"])
+            logging.info("Not backing up epoch %d: the loss is %s.", self._current_epoch, self._last_logs["loss"])
             return
         backup_dir = pathlib.Path(self.backup_dir)
         backup_dir.mkdir(parents=True, exist_ok=True)

@@ -179,3 +179,26 @@ def test_registered_tasks_are_checked_against_the_run(tmp_path):
     assert tasks.tasks_of_run({"tasks": ["synthetic_pitch"]})[0].name == "synthetic_pitch"  # runs before run.json had definitions
     with pytest.raises(ValueError, match="has 8 classes here; the run was trained with 9"):
         tasks.task_from_definition({**definition, "num_classes": 9})
+
+
+def test_a_moved_audio_folder_is_found_through_a_gin_binding(folder_root, tmp_path):
+    import shutil
+
+    import gin
+
+    from leaf_tf.data import tasks
+
+    definition = tasks.task_definition(tasks.audio_folder_task(str(folder_root), name="moved_task"))
+    moved = tmp_path / "new_place"
+    shutil.move(str(folder_root), moved)
+    with pytest.raises(FileNotFoundError, match=r"not there any more: restore it, or give its new place with "
+                                                r"--gin_bindings='audio_folder_task.root"):
+        tasks.task_from_definition(definition)
+    gin.clear_config()
+    try:
+        gin.bind_parameter("audio_folder_task.root", str(moved))
+        task = tasks.task_from_definition(definition)
+        assert task.folder == str(moved.resolve()) and task.class_names == ("bird", "cat", "dog")
+    finally:
+        gin.clear_config()
+        tasks.TASKS.pop("moved_task", None)

@@ -353,9 +353,34 @@ def test_your_own_audio_from_folder_to_train_eval_predict_extract_and_plot(tmp_p
     assert plotted.returncode == 0, plotted.stderr[-3000:]
     assert (tmp_path / "filters.png").read_bytes()[:4] == b"\x89PNG"
 
+    # The folder moved: eval.py says so in one line, and a binding points it to the new place.
+    root.rename(tmp_path / "moved")
+    _one_line_error(_run_cli(["eval.py", f"--workdir={workdir}", f"--data_dir={data_dir}"]), "eval.py",
+                    "which is not there any more")
+    moved = _run_cli(["eval.py", f"--workdir={workdir}", f"--data_dir={data_dir}",
+                      f"--gin_bindings=audio_folder_task.root = \"{tmp_path / 'moved'}\""])
+    assert moved.returncode == 0, moved.stderr[-3000:]
+    assert json.loads((workdir / "results.json").read_text())["tasks"]["audio_folder"]["count"] == 8
+
 
 @pytest.mark.slow
 def test_an_unknown_frontend_stops_the_quickstart_before_anything_runs(tmp_path):
     result = _run_cli(["-m", "leaf_tf.quickstart", "--frontends", "mel", "lef", "--workdir", str(tmp_path / "qs")])
     _one_line_error(result, "leaf_tf.quickstart", "unknown frontend 'lef': choose from leaf, mel")
     assert not (tmp_path / "qs").exists()
+
+
+@pytest.mark.slow
+def test_nan_loss_and_a_resume_with_other_settings_are_one_line_errors(data_dir, tmp_path):
+    base = ['train.tasks = "synthetic_event"', "train.batch_size = 4", "train.steps = 2", "train.steps_per_epoch = 2",
+            "train.validation_clips = 4"]
+    nan = _run_cli(_train_command(tmp_path / "nan", data_dir, [*base, "train.learning_rate = 1e30"])[1:])
+    _one_line_error(nan, "train.py", "The training loss became NaN or infinite at step")
+
+    finished = _run_cli(_train_command(tmp_path / "run", data_dir, base)[1:])
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    before = (tmp_path / "run" / "config.gin").read_text()
+    changed = _run_cli(_train_command(tmp_path / "run", data_dir, [*base, "train.steps = 4",
+                                                                   "train.learning_rate = 0.5"])[1:])
+    _one_line_error(changed, "train.py", "holds a run trained with other settings (learning_rate 0.0001 -> 0.5)")
+    assert (tmp_path / "run" / "config.gin").read_text() == before
