@@ -3,7 +3,8 @@
     python -m leaf_tf.parameter_table [--n_filters 64] [--num_outputs 527]
 
 The defaults are the paper's AudioSet setting (Table 4: 64 filters, 527
-labels). Each model is built on one second of silence; nothing is trained.
+labels). Each model is built on one second of silence (longer where the encoder needs
+more frames); nothing is trained.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from leaf_tf.models import AudioClassifier, describe
 def parameter_table(n_filters: int = 64, num_outputs: int = 527, encoders=tuple(ENCODERS)) -> list[dict]:
     """One row per (frontend, encoder): `{"frontend": name, "encoder": name, "params": describe(model)}`."""
     rows = []
-    silence = np.zeros((1, 16000), np.float32)
     for encoder in encoders:
         for frontend in FRONTENDS:
             model = AudioClassifier(num_outputs, build_frontend(frontend, n_filters=n_filters), encoder)
-            model(silence)
+            # One second, or what the pair needs (Wavegram's 25 frames a second are too few for EfficientNetB0).
+            model(np.zeros((1, max(16000, model.min_samples())), np.float32))
             rows.append({"frontend": frontend, "encoder": encoder, "params": describe(model)})
     return rows
 

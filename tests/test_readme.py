@@ -7,6 +7,7 @@ import pathlib
 import re
 
 import gin
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -72,3 +73,15 @@ def test_readme_outputs_in_comments_are_what_the_code_gives(tmp_path, monkeypatc
     finally:
         gin.clear_config()
     assert checked >= 6
+
+
+@pytest.mark.slow
+def test_readme_parameter_table_is_what_parameter_table_prints():
+    from leaf_tf import parameter_table
+
+    readme = (ROOT / "README.md").read_text()
+    header = "| encoder | frontend | frontend params | encoder params | head params | total |"
+    start = readme.index(header)
+    end = readme.index("\n\n", start)
+    printed = parameter_table.to_markdown(parameter_table.parameter_table())
+    assert readme[start:end] == printed
