@@ -135,8 +135,7 @@ def seed_agreement(infos: list[dict]) -> dict[str, float]:
     """Mean correlation, over pairs of seeds, of each filter's centre change and each channel's PCEN α change:
     near 0 when the parameters wander, near 1 when every seed learns the same thing."""
     out = {}
-    pairs = [(a, b) for i, a in enumerate(infos) for b in infos[i + 1:]]
-    if not pairs:
+    if len(infos) < 2:
         return out
     for key, name in (("center_hz", "seed agreement Δ centre"), ("pcen_alpha", "seed agreement Δ α")):
         reference = "mel_init_center_hz" if key == "center_hz" else None

@@ -55,13 +55,16 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+_PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent) + os.sep
+
+
 class _LeafTfWarningsOnly(logging.Filter):
     """Passes leaf_tf's warnings and everyone's errors; drops other libraries' info and warnings (TFDS', Keras')."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.ERROR:
             return True
-        return record.levelno >= logging.WARNING and f"{os.sep}leaf_tf{os.sep}" in record.pathname
+        return record.levelno >= logging.WARNING and record.pathname.startswith(_PACKAGE_DIR)
 
 
 def quiet_library_logs(argv: Sequence[str] | None = None) -> None:

@@ -138,51 +138,42 @@ def _run_bindings(job: Job) -> list[str]:
     return ["train.verbose = 2", *job.arm.bindings, f"train.seed = {job.seed}", f'train.label = "{job.arm.label}"']
 
 
-def job_commands(job: Job, data_dir: str | None) -> list[list[str]]:
-    """The command lines of one run: train then evaluate (one process), evaluate only when it is trained,
-    none when it is evaluated."""
+def job_command(job: Job, data_dir: str | None) -> list[str] | None:
+    """The command line of one run: train then evaluate (one process); evaluate only when it is trained;
+    None when it is evaluated."""
     if (job.workdir / "results.json").exists():
-        return []
+        return None
     data = [f"--data_dir={data_dir}"] if data_dir else []
     if (job.workdir / "run.json").exists() and (job.workdir / "final.keras").exists():
-        return [[sys.executable, "-m", "leaf_tf.commands.eval", f"--workdir={job.workdir}", *data]]
+        return [sys.executable, "-m", "leaf_tf.commands.eval", f"--workdir={job.workdir}", *data]
     train = [sys.executable, "-m", "leaf_tf.commands.train", f"--workdir={job.workdir}", "--evaluate", *data]
     train += [f"--gin_config={config}" for config in job.arm.configs]
     train += [f"--gin_bindings={binding}" for binding in _run_bindings(job)]
-    return [train]
+    return train
 
 
 def job_environment(threads: int) -> dict:
     env = dict(os.environ)
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
+    env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cli.REPO_ROOT), env.get("PYTHONPATH", "")]))
     return env
 
 
 class _Running:
-    def __init__(self, job: Job, commands: list[list[str]], env: dict):
-        self.job, self.commands, self.env = job, list(commands), env
+    def __init__(self, job: Job, command: list[str], env: dict):
+        self.job = job
         self.started = time.time()
         job.workdir.mkdir(parents=True, exist_ok=True)
         self.log = open(job.workdir / "log.txt", "a")  # noqa: SIM115 (closed by poll)
-        self.process = None
-        self._next()
-
-    def _next(self):
-        command = self.commands.pop(0)
         self.log.write(f"$ {' '.join(command)}\n")
         self.log.flush()
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def poll(self) -> int | None:
-        """None while running; the exit status once every command has run (or one failed)."""
+        """None while running, else the exit status."""
         status = self.process.poll()
-        if status is None:
-            return None
-        if status == 0 and self.commands:
-            self._next()
-            return None
-        self.log.close()
+        if status is not None:
+            self.log.close()
         return status
 
     def last_error(self) -> str:
@@ -192,12 +183,12 @@ class _Running:
 
 
 def run_jobs(jobs: list[Job], data_dir: str | None, parallel: int, threads: int, log=print) -> None:
-    """Runs every job's commands, `parallel` at a time; raises `TrainingError` naming the first failure."""
+    """Runs every job's command, `parallel` at a time; raises `TrainingError` naming the first failure."""
     from leaf_tf.training import TrainingError
 
     env = job_environment(threads)
-    pending = [(job, job_commands(job, data_dir)) for job in jobs]
-    todo = [(job, commands) for job, commands in pending if commands]
+    pending = [(job, job_command(job, data_dir)) for job in jobs]
+    todo = [(job, command) for job, command in pending if command]
     done = len(jobs) - len(todo)
     if done:
         log(f"{done} of {len(jobs)} runs already evaluated: reusing them.")
@@ -205,10 +196,10 @@ def run_jobs(jobs: list[Job], data_dir: str | None, parallel: int, threads: int,
     failure = None
     while todo or running:
         while todo and len(running) < parallel and failure is None:
-            job, commands = todo.pop(0)
-            what = "evaluating" if commands[0][2] == "leaf_tf.commands.eval" else "training and evaluating"
+            job, command = todo.pop(0)
+            what = "training and evaluating" if "--evaluate" in command else "evaluating"
             log(f"[{done + len(running) + 1}/{len(jobs)}] {job.name}: {what} in {job.workdir}")
-            running.append(_Running(job, commands, env))
+            running.append(_Running(job, command, env))
         if failure is not None:
             todo = []
         time.sleep(0.2)

@@ -32,6 +32,7 @@ named in one warning; the others are processed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import json
@@ -40,16 +41,15 @@ import pathlib
 import sys
 from collections.abc import Callable, Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import logging  # noqa: E402
-
-from leaf_tf import cli  # noqa: E402
-from leaf_tf.data import pipeline  # noqa: E402
-from leaf_tf.data.audio_io import AUDIO_EXTENSIONS, AudioDecodeError, load_audio  # noqa: E402
+from leaf_tf import cli
+from leaf_tf.data import pipeline
+from leaf_tf.data.audio_io import AUDIO_EXTENSIONS, AudioDecodeError, load_audio
+from leaf_tf.evaluation import load_run, scoring_function
 
 FEATURES = ("embedding", "frontend")
 
@@ -101,8 +101,7 @@ def _keras_predictor(model: keras.Model, run: dict | None = None) -> Predictor:
     classes = {task: list(definitions.get(task, {}).get("class_names") or _class_names(size))
                for task, size in sizes.items()}
     rate = getattr(model.frontend, "sample_rate", None) or 16000
-    serve = tf.function(lambda audio: model(audio, training=False), reduce_retracing=True)
-    return Predictor(serve, classes, multi_label, int(rate), (run or {}).get("window_s", 1.0),
+    return Predictor(scoring_function(model), classes, multi_label, int(rate), (run or {}).get("window_s", 1.0),
                      (run or {}).get("normalize_loudness", False), model)
 
 
@@ -110,9 +109,7 @@ def load_predictor(source: str | os.PathLike, checkpoint: str = "best", sample_r
     """A `Predictor` from a workdir, a `.keras` file or an exported SavedModel directory."""
     source = pathlib.Path(source)
     if source.is_dir() and (source / "run.json").exists():
-        from leaf_tf import evaluation
-
-        model, run = evaluation.load_run(source, checkpoint)
+        model, run = load_run(source, checkpoint)
         return _keras_predictor(model, run)
     if source.is_file() and source.suffix == ".keras":
         import leaf_tf  # noqa: F401  (registers the layers the file names)
@@ -124,8 +121,7 @@ def load_predictor(source: str | os.PathLike, checkpoint: str = "best", sample_r
         probe = serve(tf.zeros([1, (sample_rate or 16000)]))
         outputs = probe if isinstance(probe, dict) else {"output": probe}
         classes = {task: _class_names(int(value.shape[-1])) for task, value in outputs.items()}
-        return Predictor((lambda audio: serve(audio)), classes, {task: False for task in classes},
-                         int(sample_rate or 16000))
+        return Predictor(serve, classes, {task: False for task in classes}, int(sample_rate or 16000))
     raise FileNotFoundError(
         f"{source} is neither a training workdir (with run.json), a .keras file nor a SavedModel directory."
     )
@@ -152,13 +148,15 @@ def _windows(predictor: Predictor, audio: np.ndarray) -> tf.Tensor:
     return pipeline.loudness_normalization(windows) if predictor.normalize_loudness else windows
 
 
+def _batches(function, windows: tf.Tensor, batch_size: int) -> list:
+    """`function` on consecutive batches of at most `batch_size` windows."""
+    return [function(windows[start:start + batch_size]) for start in range(0, int(windows.shape[0]), batch_size)]
+
+
 def clip_logits(predictor: Predictor, audio: np.ndarray, batch_size: int = 64) -> dict[str, np.ndarray]:
     """`{task: [classes]}` mean logits of one clip's windows (float32 `[samples]` at the model's rate)."""
-    windows = _windows(predictor, audio)
-    outputs = []
-    for start in range(0, int(windows.shape[0]), batch_size):
-        logits = predictor.serve(windows[start:start + batch_size])
-        outputs.append(logits if isinstance(logits, dict) else {next(iter(predictor.classes)): logits})
+    outputs = _batches(predictor.serve, _windows(predictor, audio), batch_size)
+    outputs = [o if isinstance(o, dict) else {next(iter(predictor.classes)): o} for o in outputs]
     return {task: np.concatenate([np.asarray(o[task]) for o in outputs]).mean(axis=0) for task in predictor.classes}
 
 
@@ -228,9 +226,8 @@ def extract(source, inputs: Sequence[str | os.PathLike], what: str = "embedding"
         if what == "frontend":
             features[str(path)] = np.asarray(frontend(tf.constant(audio[np.newaxis], tf.float32))[0])
         else:
-            windows = _windows(predictor, audio)
-            parts = [np.asarray(embed(windows[s:s + batch_size])) for s in range(0, int(windows.shape[0]), batch_size)]
-            features[str(path)] = np.concatenate(parts).mean(axis=0)
+            parts = _batches(embed, _windows(predictor, audio), batch_size)
+            features[str(path)] = np.concatenate([np.asarray(part) for part in parts]).mean(axis=0)
     return features
 
 
@@ -242,16 +239,12 @@ def write_predictions(predictions: list[dict], output: str | None) -> None:
     if output and output.endswith(".json"):
         pathlib.Path(output).write_text(json.dumps(predictions, indent=2))
         return
-    stream = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
-    try:
+    with open(output, "w", newline="") if output else contextlib.nullcontext(sys.stdout) as stream:
         writer = csv.writer(stream)
         writer.writerow(["file", "task", "rank", "class", "score"])
         for entry in predictions:
             for rank, (name, score) in enumerate(entry["top"], 1):
                 writer.writerow([entry["file"], entry["task"], rank, name, f"{score:.6f}"])
-    finally:
-        if output:
-            stream.close()
 
 
 def write_features(features: dict[str, np.ndarray], output: str) -> None:

@@ -26,9 +26,7 @@ import os
 import pathlib
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from leaf_tf import cli, compare  # noqa: E402
+from leaf_tf import cli, compare
 
 QUICKSTART_CONFIG = "configs/quickstart.gin"
 BASELINE_FILE = "baseline.json"

@@ -8,14 +8,11 @@ audio folder that moved: `--gin_bindings='audio_folder_task.root = "/new/place"'
 """
 
 import json
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-import leaf_tf  # noqa: F401, E402  (registers every gin configurable)
-from leaf_tf import cli, evaluation  # noqa: E402
+import leaf_tf  # noqa: F401  (registers every gin configurable)
+from leaf_tf import cli, evaluation
 
 flags.DEFINE_string("workdir", None, "The training run's work directory.")
 flags.DEFINE_string("data_dir", None, "TFDS data directory (default: TFDS's).")

@@ -8,14 +8,10 @@ Flags only select configs and directories; everything else is gin (see
 `leaf_tf.training.train`). Re-running the same command resumes a killed run.
 """
 
-import os
+from absl import app, flags
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
-
-from absl import app, flags  # noqa: E402
-
-import leaf_tf  # noqa: F401, E402  (registers every gin configurable)
-from leaf_tf import cli, training  # noqa: E402
+import leaf_tf  # noqa: F401  (registers every gin configurable)
+from leaf_tf import cli, training
 
 flags.DEFINE_multi_string("gin_config", [], "gin config file(s), relative to the current directory or the repository.")
 flags.DEFINE_multi_string("gin_bindings", [], "gin bindings, applied after the files (e.g. 'train.steps = 100').")

@@ -89,13 +89,13 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     @classmethod
     def recorded_settings(cls, backup_dir: str | os.PathLike) -> dict | None:
         """The settings stored with the newest complete backup (None: no backup, or one written without them)."""
-        for epoch in cls.completed_epochs(backup_dir):
-            path = pathlib.Path(backup_dir) / f"epoch-{epoch}" / SETTINGS_FILE
-            try:
-                return json.loads(path.read_text())
-            except (OSError, ValueError):
-                return None
-        return None
+        epochs = cls.completed_epochs(backup_dir)
+        if not epochs:
+            return None
+        try:
+            return json.loads((pathlib.Path(backup_dir) / f"epoch-{epochs[0]}" / SETTINGS_FILE).read_text())
+        except (OSError, ValueError):
+            return None
 
     @classmethod
     def completed_epochs(cls, backup_dir: str | os.PathLike) -> list[int]:

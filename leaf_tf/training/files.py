@@ -32,14 +32,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 _SCRATCH = re.compile(r"^\.(?:[\w.]+-[\w]{8}|[\w.]+\.tmp-\d+|write-test-\d+)$")
 
 
-def remove_scratch(workdir: str | os.PathLike) -> list[str]:
-    """Removes what a killed process left of its atomic writes in `workdir`; returns the names removed."""
-    removed = []
+def remove_scratch(workdir: str | os.PathLike) -> None:
+    """Removes what a killed process left of its atomic writes in `workdir`."""
     for entry in pathlib.Path(workdir).iterdir():
-        if _SCRATCH.match(entry.name):
-            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-            removed.append(entry.name)
-    return sorted(removed)
+        if not _SCRATCH.match(entry.name):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def check_workdir(workdir: str | os.PathLike) -> pathlib.Path:

@@ -395,8 +395,7 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
         callbacks.append(FilterPlotCallback(workdir / "tensorboard" / "train", every_n_steps=filter_plot_every_n_steps))
     if len(settings.tasks) > 1:
         callbacks.append(MeanValidationAccuracy([t.name for t in settings.tasks]))
-    monitor = "val_auc" if settings.tasks[0].multi_label and len(settings.tasks) == 1 else "val_accuracy"
-    callbacks.append(BestModelExport(workdir / "best.keras", monitor))
+    callbacks.append(BestModelExport(workdir / "best.keras", monitor_metric(settings)))
 
     if verbose == "auto":  # a progress bar in a terminal; one plain line per epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
@@ -418,22 +417,31 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
     return summary
 
 
+def monitor_metric(settings: RunSettings) -> str:
+    """What `best.keras` is chosen by: validation AUC for a multi-label run, else validation accuracy."""
+    return "val_auc" if settings.tasks[0].multi_label and len(settings.tasks) == 1 else "val_accuracy"
+
+
 class ConfigWriter:
-    """Writes `config.gin` and `operative_config.gin` once, at the run's first complete backup.
+    """Writes `config.gin` and `operative_config.gin` (and any `extra` `{path: text}`) once, at the run's first
+    complete backup.
 
     Until then an earlier run's files in the same workdir stay as they were:
     a run that fails while building its model or before its first epoch ends
     (a typo in a keyword, NaN at step 2, a kill) leaves them untouched.
     """
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra: dict | None = None):
         self.workdir = workdir
+        self.extra = dict(extra or {})
         self.written = False
 
     def __call__(self):
         if not self.written:
             atomic_write_text(self.workdir / "config.gin", gin.config_str())
             atomic_write_text(self.workdir / "operative_config.gin", gin.operative_config_str())
+            for path, text in self.extra.items():
+                atomic_write_text(path, text)
             self.written = True
 
 

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_tf.training.callbacks import SETTINGS_FILE, BestModelExport, non_finite_loss_error
+from leaf_tf.training.callbacks import SETTINGS_FILE, BestModelExport, MeanValidationAccuracy, non_finite_loss_error
 from leaf_tf.training.files import atomic_save_model, atomic_write_text
 from leaf_tf.training.loop import (
     ConfigWriter,
@@ -22,6 +22,7 @@ from leaf_tf.training.loop import (
     check_resume,
     learning_rate_multipliers,
     make_optimizer,
+    monitor_metric,
     resume_settings,
     run_summary,
     set_batch_norm_momentum,
@@ -37,16 +38,10 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-def _monitor(settings: RunSettings) -> str:
-    return "val_auc" if settings.tasks[0].multi_label and len(settings.tasks) == 1 else "val_accuracy"
-
-
-def _validate(model, validation, settings: RunSettings) -> dict[str, float]:
+def _validate(model, forward, validation, settings: RunSettings) -> dict[str, float]:
     """The validation metrics `fit` logs: `val_accuracy` (multi-task: per task, and their mean) or `val_auc`."""
     names = [task.name for task in settings.tasks]
     metrics = model.default_metrics()
-    forward = tf.function(lambda audio: model(audio, training=False),
-                          input_signature=[tf.TensorSpec([None, None], tf.float32)])
     for audio, labels in validation:
         outputs = forward(audio)
         if isinstance(metrics, dict):
@@ -59,7 +54,7 @@ def _validate(model, validation, settings: RunSettings) -> dict[str, float]:
     if not isinstance(metrics, dict):
         return {f"val_{metric.name}": float(metric.result()) for metric in metrics}
     logs = {f"val_{task}_{metric.name}": float(metric.result()) for task in names for metric in metrics[task]}
-    logs["val_accuracy"] = float(np.mean([logs[f"val_{task}_accuracy"] for task in names]))
+    MeanValidationAccuracy(names).on_epoch_end(0, logs)  # adds `val_accuracy`, as in fit
     return logs
 
 
@@ -99,12 +94,16 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
                      allow_changed_settings)
         checkpoint.restore(latest)
         optimizer.learning_rate.assign(settings.learning_rate)  # the checkpoint's is the earlier run's
-    write_config = ConfigWriter(workdir) if chief else (lambda: None)
+    write_config = ConfigWriter(workdir, {shared / SETTINGS_FILE: json.dumps(record, indent=2)}) if chief else (
+        lambda: None)
     start_step = int(optimizer.iterations.numpy())
-    validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
-                                  settings.normalize_loudness, validation_clips) if chief else None
-    best = BestModelExport(workdir / "best.keras", _monitor(settings)) if chief else None
-    if best is not None:
+    if chief:
+        from leaf_tf.evaluation import scoring_function  # (not at the top: evaluation imports leaf_tf.training)
+
+        forward = scoring_function(model)
+        validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
+                                      settings.normalize_loudness, validation_clips)
+        best = BestModelExport(workdir / "best.keras", monitor_metric(settings))
         best.set_model(model)
         best.on_train_begin()
 
@@ -149,12 +148,10 @@ def custom_training_loop(workdir: pathlib.Path, data_dir, settings: RunSettings,
         progress.update(step, [("loss", loss)])
         if step % settings.steps_per_epoch == 0 or step == settings.steps:
             manager.save(checkpoint_number=step)
-            if chief:
-                atomic_write_text(shared / SETTINGS_FILE, json.dumps(record, indent=2))
             write_config()
             epoch = {"loss": float(np.mean(loss_history[-settings.steps_per_epoch:]))}
             if chief:
-                epoch.update(_validate(model, validation, settings))
+                epoch.update(_validate(model, forward, validation, settings))
                 best.on_epoch_end(step // settings.steps_per_epoch - 1, dict(epoch))
                 for key, value in epoch.items():
                     history.setdefault(key, []).append(value)

@@ -87,7 +87,7 @@ def test_arm_definitions_are_checked_before_anything_runs():
         compare.make_arms(["mel"], [], ["configs/no_such.gin"], [])
     job = compare.Job(compare.make_arms(["mel"], [], ["configs/quickstart.gin"], ["train.steps = 2"])[0], 3,
                       pathlib.Path("runs/mel/seed-3"))
-    (train,) = compare.job_commands(job, "/data")
+    train = compare.job_command(job, "/data")
     assert train[1:3] == ["-m", "leaf_tf.commands.train"] and "--data_dir=/data" in train and "--evaluate" in train
     assert train[-2:] == ["--gin_bindings=train.seed = 3", '--gin_bindings=train.label = "mel"']
     assert "--gin_bindings=train.steps = 2" in train
