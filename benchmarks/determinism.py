@@ -3,7 +3,7 @@
     python benchmarks/determinism.py [--frontends mel leaf] [--steps 100] [--repeats 3] [--threads 2]
 
 Each measurement is a fresh `python -m leaf_tf.commands.train` process
-training `--steps` steps of `configs/quickstart.gin` (two epochs, validation
+training `--steps` steps of the shipped `quickstart` config (two epochs, validation
 included) with one setting; the two settings alternate so that load changes
 hit both alike. Prints, per frontend, the training time of each setting
 (`run.json`'s `train_seconds_this_run`: from the first step to the end, model
@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def train_seconds(workdir: pathlib.Path, frontend: str, steps: int, deterministic: bool, threads: int,
                   data_dir: str | None) -> float:
     command = [sys.executable, "-m", "leaf_tf.commands.train", f"--workdir={workdir}",
-               f"--gin_config=configs/frontends/{frontend}.gin", "--gin_config=configs/quickstart.gin",
+               f"--gin_config=frontends/{frontend}", "--gin_config=quickstart",
                f"--gin_bindings=train.steps = {steps}", f"--gin_bindings=train.steps_per_epoch = {steps // 2}",
                f"--gin_bindings=train.deterministic = {deterministic}", "--gin_bindings=train.verbose = 0"]
     if data_dir:
@@ -68,7 +68,7 @@ def main() -> None:
     for frontend, times, ratios in rows:
         print(f"| {frontend} | {statistics.median(times[True]):.1f} | {statistics.median(times[False]):.1f} | "
               f"{statistics.median(ratios):.3f} [{min(ratios):.3f}, {max(ratios):.3f}] |")
-    print(f"\n{args.steps} steps of configs/quickstart.gin, {args.threads} CPU thread(s), on {os.cpu_count()} cores.")
+    print(f"\n{args.steps} steps of the quickstart config, {args.threads} CPU thread(s), on {os.cpu_count()} cores.")
 
 
 if __name__ == "__main__":

@@ -30,28 +30,49 @@ def startup_lines_to_keep(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not _NOTICES.search(line)]
 
 
+NO_TENSORFLOW = (
+    "leaf_tf needs TensorFlow, which is not installed in this Python. Install it with leaf_tf's extra for your "
+    "machine: pip install 'leaf_tf[tensorflow]' (CPU and NVIDIA GPU on Linux), 'leaf_tf[cpu]' (CPU only, "
+    "half the download) or 'leaf_tf[and-cuda]' (CUDA libraries included)."
+)
+
+
 def running_a_command() -> bool:
-    """Whether this process is one of leaf_tf's commands (`python -m leaf_tf...`, the root train.py/eval.py)."""
+    """Whether this process is one of leaf_tf's commands (`leaf-tf ...`, `python -m leaf_tf...`, train.py/eval.py)."""
     argv = list(getattr(sys, "orig_argv", []))
     if "-m" in argv[:-1]:
-        return argv[argv.index("-m") + 1].startswith("leaf_tf")
+        return argv[argv.index("-m") + 1].split(".")[0] == "leaf_tf"
     script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if script == "leaf-tf":
+        return True
     return script in ("train.py", "eval.py") and os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(
         sys.argv[0])), "leaf_tf"))
 
 
-def import_tensorflow() -> None:
-    """Imports TensorFlow once, dropping its routine start-up notices from stderr (see the module docstring)."""
-    if "tensorflow" in sys.modules or os.environ.get("LEAF_TF_STARTUP_LOGS") == "1":
+def _import_tensorflow_module() -> None:
+    try:
         import tensorflow  # noqa: F401
+    except ModuleNotFoundError as error:
+        if error.name != "tensorflow":
+            raise
+        raise ImportError(NO_TENSORFLOW) from None
 
+
+def import_tensorflow() -> None:
+    """Imports TensorFlow once, dropping its routine start-up notices from stderr (see the module docstring).
+
+    Raises:
+      ImportError: TensorFlow is not installed; the message names the pip extras that install it.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("LEAF_TF_STARTUP_LOGS") == "1":
+        _import_tensorflow_module()
         return
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            _import_tensorflow_module()
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -62,6 +83,7 @@ def import_tensorflow() -> None:
                 sys.stderr.flush()
 
 
-if running_a_command():  # TensorFlow's C++ info and warning lines (buffer sizes, ...) are not for a command's user
+# A command imports TensorFlow only once its arguments are parsed (`leaf_tf.load`): `--help` answers at once.
+COMMAND = running_a_command()
+if COMMAND:  # TensorFlow's C++ info and warning lines (buffer sizes, ...) are not for a command's user
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import_tensorflow()

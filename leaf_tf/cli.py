@@ -1,4 +1,4 @@
-"""What `train.py` and `eval.py` share: gin parsing with clear errors, one-line failures.
+"""What the commands share: gin parsing with clear errors, one-line failures.
 
 A command-line error (missing gin file, unknown gin name, dataset not
 prepared, unwritable workdir, bad batch size, ...) prints one line,
@@ -14,35 +14,45 @@ import pathlib
 import sys
 from collections.abc import Callable, Sequence
 
-import gin
 from absl import logging as absl_logging
 
-from leaf_tf.data.tasks import DatasetNotPreparedError
-from leaf_tf.training import TrainingError
+from leaf_tf import configs as shipped_configs
 
-# The repository root (configs/ lives there) and the current directory are searched for gin files.
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-# Errors that are the user's to fix: reported in one line.
-USER_ERRORS = (DatasetNotPreparedError, FileNotFoundError, PermissionError, ValueError, TypeError, TrainingError)
+# The folder holding the leaf_tf package: the repository root in a clone, site-packages when installed.
+PACKAGE_PARENT = pathlib.Path(__file__).resolve().parents[1]
 
 
 class UsageError(Exception):
     """A problem with the command line itself."""
 
 
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the user's to fix, reported in one line (imported late: they need TensorFlow)."""
+    from leaf_tf.data.tasks import DatasetNotPreparedError
+    from leaf_tf.training import TrainingError
+
+    return DatasetNotPreparedError, FileNotFoundError, PermissionError, ValueError, TypeError, TrainingError
+
+
 def find_config(path: str) -> str:
-    """Resolves a gin file given relative to the current directory or to the repository."""
-    for candidate in (pathlib.Path(path), REPO_ROOT / path):
-        if candidate.is_file():
-            return str(candidate)
-    places = sorted({str(pathlib.Path.cwd()), str(REPO_ROOT)})
-    raise UsageError(f"gin config file not found: {path} (looked in {' and '.join(places)}).")
+    """Resolves a `--gin_config` value: a file on disk, else a shipped config's short name (`leaf_tf.configs`)."""
+    try:
+        return str(shipped_configs.find(path))
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
 
 
 def parse_gin(configs: Sequence[str], bindings: Sequence[str]) -> None:
     """Parses gin files then bindings (bindings win), with one-line errors for unknown names."""
-    gin.add_config_file_search_path(str(REPO_ROOT))
+    import gin
+
+    import leaf_tf
+    import leaf_tf.data.pipeline
+    import leaf_tf.data.tasks
+    import leaf_tf.training  # noqa: F401  (with leaf_tf.load: every configurable registered before gin reads a name)
+
+    leaf_tf.load()
+    shipped_configs.add_search_paths()
     files = [find_config(path) for path in configs or ()]
     try:
         gin.parse_config_files_and_bindings(files, list(bindings or ()), finalize_config=False)
@@ -78,10 +88,16 @@ def quiet_library_logs(argv: Sequence[str] | None = None) -> None:
 
 
 def run(program: str, main: Callable[[], object]) -> None:
-    """Runs `main`, turning the errors a user can fix into one line on stderr and exit status 2.
+    """Imports the library, then runs `main`, turning the errors a user can fix into one line and exit status 2.
 
     Other libraries' log lines below error level are dropped (`quiet_library_logs`).
     """
+    import leaf_tf
+
+    try:
+        leaf_tf.load()
+    except ImportError as error:  # no TensorFlow: the message says which extra to install
+        _fail(f"{program}: error: {_first_line(error)}")
     quiet_library_logs()
     if not sys.stderr.isatty():  # TFDS' progress bars are carriage-return animations: not for a log file
         import tensorflow_datasets as tfds
@@ -91,10 +107,30 @@ def run(program: str, main: Callable[[], object]) -> None:
         main()
     except UsageError as error:
         _fail(f"{program}: error: {error}")
-    except USER_ERRORS as error:
+    except user_errors() as error:
         _fail(f"{program}: error: {_first_line(error)}")
     except KeyboardInterrupt:
         _fail(f"{program}: interrupted; re-run the same command to resume from the last completed epoch.")
+
+
+HELP_FLAGS = ("-h", "--help", "-?", "--helpshort")
+
+
+def run_absl(main: Callable[[list[str]], object], argv: Sequence[str] | None, program: str, doc: str,
+             module: str) -> None:
+    """Runs an absl `main` as the `program` command on `argv` (the arguments after the program name).
+
+    `--help` prints `doc` and the flags `module` defines, without importing
+    TensorFlow (absl's own help would describe the `__main__` module, which under
+    `leaf-tf` is the dispatcher).
+    """
+    from absl import app, flags
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(arg in HELP_FLAGS for arg in argv):
+        print(f"usage: {program} [flags]\n\n{doc.strip()}\n\nflags:\n{flags.FLAGS.module_help(module)}")
+        sys.exit(0)
+    app.run(main, argv=[program, *argv])
 
 
 def _fail(message: str) -> None:

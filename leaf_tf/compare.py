@@ -1,10 +1,10 @@
 """Compare frontends over several training seeds: train and evaluate every (configuration, seed), then report.
 
-    python -m leaf_tf.compare --workdir runs/cmp --gin_config configs/quickstart.gin \
+    leaf-tf compare --workdir runs/cmp --gin_config quickstart \
         --frontends mel leaf --seeds 3 [--variant leaf_lr0.1 leaf "train.frontend_learning_rate_multiplier = 0.1"] \
         [--gin_bindings ...] [--jobs 2] [--data_dir DIR]
 
-Each configuration ("arm") is a frontend file (`configs/frontends/<frontend>.gin`)
+Each configuration ("arm") is a frontend file (the shipped config `frontends/<frontend>`)
 followed by the shared `--gin_config` files and `--gin_bindings`; a
 `--variant NAME FRONTEND [BINDING ...]` adds an arm with its own bindings
 (applied last). Every arm is trained with seeds `first_seed ... first_seed +
@@ -37,6 +37,7 @@ import sys
 import time
 
 from leaf_tf import cli
+from leaf_tf import configs as shipped_configs
 
 COMPARE_FILE = "compare.json"
 
@@ -67,12 +68,12 @@ class Job:
 
 def make_arms(frontends, variants, configs, bindings) -> list[Arm]:
     """Arms for plain `frontends` and for `variants` (`[NAME, FRONTEND, BINDING...]` lists)."""
-    arms = [Arm(f, f, (f"configs/frontends/{f}.gin", *configs), tuple(bindings)) for f in frontends]
+    arms = [Arm(f, f, (f"frontends/{f}", *configs), tuple(bindings)) for f in frontends]
     for variant in variants or ():
         if len(variant) < 2:
             raise cli.UsageError(f"--variant needs NAME FRONTEND [BINDING ...], got {variant}.")
         name, frontend, *extra = variant
-        arms.append(Arm(name, frontend, (f"configs/frontends/{frontend}.gin", *configs), (*bindings, *extra)))
+        arms.append(Arm(name, frontend, (f"frontends/{frontend}", *configs), (*bindings, *extra)))
     labels = [arm.label for arm in arms]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
@@ -80,7 +81,7 @@ def make_arms(frontends, variants, configs, bindings) -> list[Arm]:
     for arm in arms:
         if not arm.label.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise cli.UsageError(f"Arm name {arm.label!r}: use letters, digits, '_', '-' and '.' only.")
-    known = sorted(path.stem for path in (cli.REPO_ROOT / "configs" / "frontends").glob("*.gin"))
+    known = sorted(name.removeprefix("frontends/") for name in shipped_configs.names() if name.startswith("frontends/"))
     for arm in arms:
         if arm.frontend not in known:
             name = f"frontend {arm.frontend!r}" if arm.label == arm.frontend else f"frontend {arm.frontend!r} of {arm.label!r}"
@@ -95,7 +96,7 @@ def check_manifest(workdir: pathlib.Path, arms: list[Arm]) -> None:
     path = workdir / COMPARE_FILE
     recorded = json.loads(path.read_text())["arms"] if path.exists() else {}
     for arm in arms:
-        if arm.label in recorded and recorded[arm.label] != arm.definition():
+        if arm.label in recorded and _canonical(recorded[arm.label]) != _canonical(arm.definition()):
             raise cli.UsageError(
                 f"{workdir / arm.label} holds runs of another '{arm.label}' ({recorded[arm.label]}); this command "
                 f"defines it as {arm.definition()}. Use another --workdir or another name for the changed arm."
@@ -105,6 +106,11 @@ def check_manifest(workdir: pathlib.Path, arms: list[Arm]) -> None:
     from leaf_tf.training.files import atomic_write_text
 
     atomic_write_text(path, json.dumps({"arms": recorded}, indent=2))
+
+
+def _canonical(definition: dict) -> dict:
+    """An arm's definition with shipped configs by short name (`configs/frontends/mel.gin` = `frontends/mel`)."""
+    return {**definition, "configs": [shipped_configs.short_name(config) for config in definition["configs"]]}
 
 
 def prepare_data(arms: list[Arm], data_dir: str | None) -> list[str]:
@@ -155,7 +161,7 @@ def job_command(job: Job, data_dir: str | None) -> list[str] | None:
 def job_environment(threads: int) -> dict:
     env = dict(os.environ)
     env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cli.REPO_ROOT), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cli.PACKAGE_PARENT), env.get("PYTHONPATH", "")]))
     return env
 
 
@@ -256,7 +262,7 @@ def add_arguments(parser: argparse.ArgumentParser, frontends=("mel", "leaf"), se
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m leaf_tf.compare", description=__doc__,
+    parser = argparse.ArgumentParser(prog="leaf-tf compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     args = parser.parse_args(argv)
@@ -266,7 +272,7 @@ def main(argv=None) -> None:
         print(compare(args.workdir, arms, args.seeds, args.first_seed, args.data_dir, args.jobs, args.threads_per_job,
                       reference=args.reference), flush=True)
 
-    cli.run("leaf_tf.compare", go)
+    cli.run("leaf-tf compare", go)
 
 
 if __name__ == "__main__":

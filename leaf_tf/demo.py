@@ -1,11 +1,11 @@
 """Renders every frontend's representation of a synthetic speech-like signal into one PNG.
 
-    python -m leaf_tf.demo [--output outputs/frontends.png] [--n_filters 40]
+    leaf-tf demo [--output outputs/frontends.png] [--n_filters 40]
 
 Frontends are used at their initialisation (nothing is trained): LEAF, built to
 start as a mel filterbank, looks like log-mel / PCEN-mel; TD-filterbanks like a
 log-mel; Wavegram's random convolutions show what an untrained learnt frontend
-gives. Needs matplotlib (`pip install -e ".[plots]"`).
+gives. Needs matplotlib (`pip install 'leaf_tf[plots]'`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 import time
-
-import numpy as np
-
-from leaf_tf.frontends import FRONTENDS, build_frontend
-from leaf_tf.signals import speech_like
+from collections.abc import Sequence
 
 TITLES = {
     "mel": "Mel filterbanks (log)",
@@ -32,7 +28,11 @@ TITLES = {
 
 def render(output: pathlib.Path, n_filters: int = 40, sample_rate: int = 16000, duration_s: float = 3.0) -> dict:
     """Writes the figure to `output`; returns `{frontend: (frames, channels, seconds)}`."""
+    import numpy as np
+
     from leaf_tf import plot  # a plain Figure on an Agg canvas: the caller's pyplot backend stays as it was
+    from leaf_tf.frontends import FRONTENDS, build_frontend
+    from leaf_tf.signals import speech_like
 
     audio = speech_like(duration_s, sample_rate)
     figure = plot._matplotlib()(figsize=(10, 2.0 * (len(FRONTENDS) + 1)))
@@ -57,12 +57,16 @@ def render(output: pathlib.Path, n_filters: int = 40, sample_rate: int = 16000, 
     return summary
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="leaf-tf demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=pathlib.Path, default=pathlib.Path("outputs/frontends.png"))
     parser.add_argument("--n_filters", type=int, default=40)
     parser.add_argument("--sample_rate", type=int, default=16000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    import leaf_tf
+
+    leaf_tf.load()
     summary = render(args.output, args.n_filters, args.sample_rate)
     for name, (frames, channels, seconds) in summary.items():
         print(f"{name:>13}: {frames} frames x {channels} channels ({seconds * 1000:.0f} ms, first call)")

@@ -3,7 +3,7 @@
 Everything here is a plain function. NumPy functions run once, when a layer is
 initialised; TensorFlow functions run inside `call` and follow the reference
 implementation's float32 operation order, so that leaf_tf's outputs equal the
-reference's to float32 round-off (see SPEC.md).
+reference's to float32 round-off (see docs/numerics.md).
 """
 
 from __future__ import annotations

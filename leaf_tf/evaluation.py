@@ -38,7 +38,7 @@ def load_run(workdir: str | pathlib.Path, checkpoint: str = "best") -> tuple[ker
         raise FileNotFoundError(f"workdir {workdir} does not exist.")
     run_file = workdir / "run.json"
     if not run_file.exists():
-        raise FileNotFoundError(f"{workdir} has no run.json: train first (train.py --workdir={workdir}).")
+        raise FileNotFoundError(f"{workdir} has no run.json: train first (leaf-tf train --workdir={workdir} ...).")
     if checkpoint not in CHECKPOINTS:
         raise ValueError(f"checkpoint must be one of {CHECKPOINTS}, got {checkpoint!r}.")
     order = [checkpoint] + [c for c in CHECKPOINTS if c != checkpoint]

@@ -22,8 +22,8 @@ pooled embedding averaged over the clip's windows (`[features]`).
 
 Command lines:
 
-    python -m leaf_tf.inference predict --model runs/mine --top_k 3 --output predictions.csv clips/
-    python -m leaf_tf.inference extract --model runs/mine --what frontend --output features.npz clips/
+    leaf-tf predict --model runs/mine --top_k 3 --output predictions.csv clips/
+    leaf-tf extract --model runs/mine --what frontend --output features.npz clips/
 
 Files that cannot be decoded (corrupt, empty, NaN samples) are skipped, each
 named in one warning; the others are processed.
@@ -31,7 +31,6 @@ named in one warning; the others are processed.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import dataclasses
@@ -46,7 +45,6 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from leaf_tf import cli
 from leaf_tf.data import pipeline
 from leaf_tf.data.audio_io import AUDIO_EXTENSIONS, AudioDecodeError, load_audio
 from leaf_tf.evaluation import load_run, scoring_function
@@ -261,40 +259,13 @@ def write_features(features: dict[str, np.ndarray], output: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m leaf_tf.inference", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("predict", "extract"):
-        command = commands.add_parser(name)
-        command.add_argument("inputs", nargs="+", help="audio files or folders (searched recursively)")
-        command.add_argument("--model", required=True, help="a training workdir, a .keras file or a SavedModel")
-        command.add_argument("--checkpoint", default="best", choices=["best", "final"], help="of a workdir")
-        command.add_argument("--batch_size", type=int, default=64, help="windows per batch")
-        command.add_argument("--output", help="predict: .csv or .json (default: CSV on stdout); "
-                                              "extract: a .npz file or a folder of .npy files (required)")
-        if name == "predict":
-            command.add_argument("--top_k", type=int, default=5)
-            command.add_argument("--sample_rate", type=int, help="a SavedModel's sample rate (default 16000)")
-        else:
-            command.add_argument("--what", choices=FEATURES, default="embedding")
-    args = parser.parse_args(argv)
-    verbose = 1 if sys.stderr.isatty() else 0
+    """The command line (`python -m leaf_tf.inference predict|extract ...` = `leaf-tf predict|extract ...`)."""
+    from leaf_tf.commands import inference
 
-    def go():
-        if args.command == "predict":
-            predictions = predict(args.model, args.inputs, args.top_k, args.batch_size, args.checkpoint,
-                                  args.sample_rate, verbose)
-            write_predictions(predictions, args.output)
-            if args.output:
-                print(json.dumps({"predictions": args.output, "files": len({p["file"] for p in predictions})}))
-        else:
-            if not args.output:
-                raise cli.UsageError("extract needs --output (a .npz file or a folder).")
-            features = extract(args.model, args.inputs, args.what, args.batch_size, args.checkpoint, verbose)
-            write_features(features, args.output)
-            print(json.dumps({"features": args.output, "files": len(features)}))
-
-    cli.run(f"leaf_tf.inference {args.command}", go)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("predict", "extract"):
+        sys.exit("usage: python -m leaf_tf.inference {predict,extract} ... (or leaf-tf predict|extract)")
+    getattr(inference, argv[0])(argv[1:])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Classification metrics: accuracy with a confidence interval, ROC AUC, d-prime, mean average precision.
 
-The NumPy functions evaluate full-clip predictions after a run (`eval.py`);
+The NumPy functions evaluate full-clip predictions after a run (`leaf-tf eval`);
 `MaskedSparseCategoricalAccuracy` is a Keras metric for multi-task training.
 
 * Accuracy intervals are Wilson score intervals (Wilson, 1927): for `k`

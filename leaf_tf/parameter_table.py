@@ -1,6 +1,6 @@
 """Trainable parameters of every frontend x encoder classifier (frontend / encoder / head).
 
-    python -m leaf_tf.parameter_table [--n_filters 64] [--num_outputs 527]
+    leaf-tf parameters [--n_filters 64] [--num_outputs 527] [--encoders cnn14 ...]
 
 The defaults are the paper's AudioSet setting (Table 4: 64 filters, 527
 labels). Each model is built on one second of silence (longer where the encoder needs
@@ -10,18 +10,27 @@ more frames); nothing is trained.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
-import numpy as np
+from leaf_tf import configs
 
-from leaf_tf.encoders import ENCODERS
-from leaf_tf.frontends import FRONTENDS, build_frontend
-from leaf_tf.models import AudioClassifier, describe
+# The encoders a config selects by name, without importing TensorFlow (`leaf_tf.encoders.ENCODERS`' keys).
+ENCODER_NAMES = tuple(name.removeprefix("encoders/") for name in configs.names() if name.startswith("encoders/"))
 
 
-def parameter_table(n_filters: int = 64, num_outputs: int = 527, encoders=tuple(ENCODERS)) -> list[dict]:
-    """One row per (frontend, encoder): `{"frontend": name, "encoder": name, "params": describe(model)}`."""
+def parameter_table(n_filters: int = 64, num_outputs: int = 527, encoders: Sequence[str] | None = None) -> list[dict]:
+    """One row per (frontend, encoder): `{"frontend": name, "encoder": name, "params": describe(model)}`.
+
+    `encoders` defaults to every encoder, in `leaf_tf.encoders.ENCODERS`' order.
+    """
+    import numpy as np
+
+    from leaf_tf.encoders import ENCODERS
+    from leaf_tf.frontends import FRONTENDS, build_frontend
+    from leaf_tf.models import AudioClassifier, describe
+
     rows = []
-    for encoder in encoders:
+    for encoder in encoders or ENCODERS:
         for frontend in FRONTENDS:
             model = AudioClassifier(num_outputs, build_frontend(frontend, n_filters=n_filters), encoder)
             # One second, or what the pair needs (Wavegram's 25 frames a second are too few for EfficientNetB0).
@@ -41,12 +50,16 @@ def to_markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="leaf-tf parameters", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n_filters", type=int, default=64)
     parser.add_argument("--num_outputs", type=int, default=527)
-    parser.add_argument("--encoders", nargs="*", default=list(ENCODERS), choices=list(ENCODERS))
-    args = parser.parse_args()
+    parser.add_argument("--encoders", nargs="*", default=None, choices=ENCODER_NAMES, help="default: all")
+    args = parser.parse_args(argv)
+    import leaf_tf
+
+    leaf_tf.load()
     print(to_markdown(parameter_table(args.n_filters, args.num_outputs, args.encoders)))
 
 

@@ -1,10 +1,10 @@
-"""Pictures of what a frontend learnt and of what it outputs, plus the `leaf_tf.plot` command line.
+"""Pictures of what a frontend learnt and of what it outputs, and the `leaf-tf plot` command.
 
-    python -m leaf_tf.plot filters (--workdir W | --model FILE | --frontend NAME) [--output filters.png]
-    python -m leaf_tf.plot features --audio FILE [--workdir W ...] [--model FILE ...]
-                                    [--frontends leaf mel ...] [--output features.png]
-    python -m leaf_tf.plot export-filters (--workdir W | --model FILE | --frontend NAME) --output F.json|F.csv
-    python -m leaf_tf.plot drift RUN_OR_COMPARE_DIR [...] [--output drift.png]
+    leaf-tf plot filters (--workdir W | --model FILE | --frontend NAME) [--output filters.png]
+    leaf-tf plot features --audio FILE [--workdir W ...] [--model FILE ...]
+                          [--frontends leaf mel ...] [--output features.png]
+    leaf-tf plot export-filters (--workdir W | --model FILE | --frontend NAME) --output F.json|F.csv
+    leaf-tf plot drift RUN_OR_COMPARE_DIR [...] [--output drift.png]
 
 * `filters`: centre frequencies against the mel initialisation, bandwidths,
   pooling widths, PCEN alpha / delta / root / smoothing per channel, and the
@@ -13,7 +13,7 @@
   representation of it, frequency axis in Hz (`features_figure`).
 * `export-filters`: the numbers behind the `filters` figure as JSON or CSV
   (`leaf_tf.inspection.describe_filters`).
-* `drift`: for trained runs grouped by label (e.g. a `leaf_tf.compare`
+* `drift`: for trained runs grouped by label (e.g. a `leaf-tf compare`
   workdir), each filter's centre-frequency change from initialisation and
   PCEN's α and smoothing per channel, one line per seed (`drift_figure`).
 
@@ -21,18 +21,17 @@ A workdir is a training directory holding `final.keras` (used first) or
 `best.keras`; `--frontend NAME` (`leaf`, `mel`, `tdfbanks`, `sincnet`,
 `sincnet_plus`, `mel_pcen`) plots a freshly initialised frontend. Errors
 (missing file, workdir without checkpoint, unreadable audio) print one line
-`leaf_tf.plot: error: ...` and exit with status 2.
+`leaf-tf plot: error: ...` and exit with status 2.
 
 `FilterPlotCallback` logs the `filters` figure to TensorBoard while training.
 
 Figures are built on `matplotlib.figure.Figure` and rendered with the Agg
 canvas, never through pyplot: no display is needed and no global backend is
-changed. Needs matplotlib (`pip install -e ".[plots]"`).
+changed. Needs matplotlib (`pip install 'leaf_tf[plots]'`).
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import os
@@ -45,11 +44,10 @@ import numpy as np
 import tensorflow as tf
 
 from leaf_tf import demo, inspection
-from leaf_tf.frontends import FRONTENDS, Frontend
+from leaf_tf.frontends import Frontend, Wavegram
 
 __all__ = ["FilterPlotCallback", "drift_figure", "features_figure", "filters_figure", "main", "save_figure"]
 
-PROG = "leaf_tf.plot"
 logger = logging.getLogger(__name__)
 
 # Display names of the frontends (the demo's, without its note on Wavegram's initialisation).
@@ -68,7 +66,7 @@ def _matplotlib():
     try:
         import matplotlib  # noqa: F401
     except ImportError as e:
-        raise PlotError('plotting needs matplotlib: pip install -e ".[plots]"') from e
+        raise PlotError("plotting needs matplotlib: pip install 'leaf_tf[plots]'") from e
     from matplotlib.figure import Figure
 
     return Figure
@@ -460,7 +458,7 @@ def _trained_frontends_by_label(paths) -> dict[str, list[dict]]:
     for workdir in workdirs:
         run = json.loads((workdir / "run.json").read_text())
         frontend = inspection.load_trained_frontend(workdir)
-        if isinstance(frontend, FRONTENDS["wavegram"]):
+        if isinstance(frontend, Wavegram):
             continue
         runs.setdefault(run.get("label", run["frontend"]), []).append(inspection.describe_filters(frontend))
     return runs
@@ -554,58 +552,6 @@ class FilterPlotCallback(keras.callbacks.Callback):
 # ---------------------------------------------------------------- command line
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--workdir", help="training directory holding final.keras (preferred) or best.keras")
-    source.add_argument("--model", help="a .keras file (a classifier or any model with a leaf_tf frontend)")
-    source.add_argument("--frontend", choices=sorted(FRONTENDS), help="a freshly initialised frontend")
-    parser.add_argument("--n_filters", type=int, help="filters of a fresh --frontend (default 40)")
-    parser.add_argument("--sample_rate", type=float, help="sample rate of a fresh --frontend in Hz (default 16000)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The `leaf_tf.plot` argument parser (subcommands `filters`, `features`, `export-filters`)."""
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="\n\n".join(__doc__.split("\n\n")[:2]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{filters,features,export-filters,drift}")
-
-    filters = commands.add_parser("filters", help="plot learnt filters, pooling and PCEN parameters")
-    _add_source_arguments(filters)
-    filters.add_argument("--output", default="filters.png", help="PNG to write (default filters.png)")
-    filters.add_argument("--n_fft", type=int, default=1024, help="frequency grid of the responses (default 1024)")
-    filters.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100)")
-
-    features = commands.add_parser("features", help="plot a waveform and each frontend's representation of it")
-    features.add_argument("--audio", required=True, help="audio file (WAV, FLAC, OGG, MP3)")
-    features.add_argument("--workdir", action="append", default=[], help="trained frontend (repeatable)")
-    features.add_argument("--model", action="append", default=[], help=".keras file (repeatable)")
-    features.add_argument("--frontends", nargs="+", choices=sorted(FRONTENDS), default=None,
-                          help="freshly initialised frontends (default: leaf mel when no --workdir / --model)")
-    features.add_argument("--n_filters", type=int, default=40, help="filters of the fresh frontends (default 40)")
-    features.add_argument("--sample_rate", type=float, default=16000.0, help="rate of the fresh frontends (Hz)")
-    features.add_argument("--max_duration_s", type=float, default=30.0, help="plot at most this much audio")
-    features.add_argument("--output", default="features.png", help="PNG to write (default features.png)")
-    features.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100)")
-
-    export = commands.add_parser("export-filters", help="write the learnt parameters as JSON or CSV")
-    _add_source_arguments(export)
-    export.add_argument("--output", required=True, help="FILE.json (every entry) or FILE.csv (one row per filter)")
-
-    drift = commands.add_parser("drift", help="plot how far trained runs moved their filters and PCEN, per seed")
-    drift.add_argument("runs", nargs="+", help="training workdirs, or directories of them (e.g. a compare workdir)")
-    drift.add_argument("--output", default="drift.png", help="PNG to write (default drift.png)")
-    drift.add_argument("--title", default=None)
-    drift.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100)")
-    return parser
-
-
 def _source_frontend(args) -> tuple[Frontend, str]:
     """The frontend `--workdir` / `--model` / `--frontend` selects, and a label for it."""
     if args.frontend is None:
@@ -663,15 +609,16 @@ def _run_drift(args) -> None:
 _COMMANDS = {"filters": _run_filters, "features": _run_features, "export-filters": _run_export, "drift": _run_drift}
 
 
+def run(args) -> None:
+    """Runs the parsed `leaf-tf plot` command (`leaf_tf.commands.plot` parses it)."""
+    _COMMANDS[args.command](args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns 0, or exits with status 2 and a one-line error."""
-    args = build_parser().parse_args(argv)
-    try:
-        _COMMANDS[args.command](args)
-    except (PlotError, FileNotFoundError, ValueError, OSError) as e:
-        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
-        raise SystemExit(2) from None
-    return 0
+    """The `leaf-tf plot` command line (kept for `python -m leaf_tf.plot`)."""
+    from leaf_tf.commands import plot
+
+    return plot.main(argv)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """The README's main job: LEAF against Mel on the embedded synthetic benchmark, over several seeds, with a verdict.
 
-    python -m leaf_tf.quickstart [--workdir outputs/quickstart] [--seeds 3] [--frontends mel leaf]
+    leaf-tf quickstart [--workdir outputs/quickstart] [--seeds 3] [--frontends mel leaf]
                                  [--jobs N] [--data_dir DIR] [--gin_bindings ...]
 
-It is `python -m leaf_tf.compare` with `configs/quickstart.gin` (a small
+It is `leaf-tf compare` with the shipped config `quickstart` (a small
 ConvNet trained on the five synthetic tasks at once, its recipe chosen by the
 study in the README): every frontend is trained with `--seeds` seeds, each
 run evaluated on the full test clips, then it prints the table of mean ± sd
@@ -28,7 +28,7 @@ import time
 
 from leaf_tf import cli, compare
 
-QUICKSTART_CONFIG = "configs/quickstart.gin"
+QUICKSTART_CONFIG = "quickstart"
 BASELINE_FILE = "baseline.json"
 BASELINE_COLUMN = "log-mel + LR"
 
@@ -94,12 +94,12 @@ def run(args) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m leaf_tf.quickstart", description=__doc__,
+    parser = argparse.ArgumentParser(prog="leaf-tf quickstart", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     compare.add_arguments(parser)
     parser.set_defaults(workdir=pathlib.Path("outputs/quickstart"), jobs=None)
     args = parser.parse_args(argv)
-    cli.run("leaf_tf.quickstart", lambda: print(run(args), flush=True))
+    cli.run("leaf-tf quickstart", lambda: print(run(args), flush=True))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Paper-style tables from evaluated runs, with seeds aggregated and paired differences.
 
-    python -m leaf_tf.report PATH [PATH ...] [--table auto|3|4] [--format markdown|csv] [--output FILE]
+    leaf-tf report PATH [PATH ...] [--table auto|3|4] [--format markdown|csv] [--output FILE]
 
-Each PATH is a workdir holding `results.json` (written by `eval.py`) or a
+Each PATH is a workdir holding `results.json` (written by `leaf-tf eval`) or a
 directory of them (e.g. a `leaf_tf.compare` workdir: `<label>/seed-<k>/`).
 Runs are grouped by their label (`train.label`, by default the frontend's
 short name); runs of one label are seeds of one configuration.
@@ -77,7 +77,7 @@ def find_runs(paths: Iterable) -> list[pathlib.Path]:
             continue
         below = sorted({p.parent for pattern in ("*/results.json", "*/*/results.json") for p in path.glob(pattern)})
         if not below:
-            raise FileNotFoundError(f"{path} has no results.json: run eval.py --workdir={path} first (or give a "
+            raise FileNotFoundError(f"{path} has no results.json: run leaf-tf eval --workdir={path} first (or give a "
                                     "directory of evaluated runs).")
         found.extend(below)
     return found
@@ -251,7 +251,7 @@ def _correct_matrix(runs: list[dict], task: str) -> np.ndarray:
     for run in runs:
         result = run["tasks"][task]
         if "predictions" not in result:
-            raise ValueError(f"{run['_workdir']}/results.json has no per-clip predictions; re-run eval.py on it.")
+            raise ValueError(f"{run['_workdir']}/results.json has no per-clip predictions; re-run leaf-tf eval on it.")
         labels = np.asarray(result["labels"])
         if reference is None:
             reference = labels
@@ -396,7 +396,7 @@ def make_report(workdirs, table: str = "auto", fmt: str = "markdown", reference:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m leaf_tf.report", description=__doc__,
+    parser = argparse.ArgumentParser(prog="leaf-tf report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workdirs", nargs="+", help="run workdirs, or directories of them")
     parser.add_argument("--table", choices=["auto", "3", "4"], default="auto")
@@ -408,7 +408,7 @@ def main(argv=None) -> None:
     try:
         text = make_report(args.workdirs, args.table, args.format, args.reference)
     except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"leaf_tf.report: error: {error}")
+        sys.exit(f"leaf-tf report: error: {error}")
     if args.output:
         args.output.write_text(text + "\n")
     print(text)

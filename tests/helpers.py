@@ -23,7 +23,7 @@ def make_signal(num_samples: int, batch: int = 2, sample_rate: int = 16000, seed
 
 
 def relative_error(actual, expected) -> float:
-    """SPEC.md's metric: `max |y - y_ref| / s_c`, `s_c = max(max_t |y_ref[..., c]|, 1e-3 max |y_ref|)`."""
+    """docs/numerics.md's metric: `max |y - y_ref| / s_c`, `s_c = max(max_t |y_ref[..., c]|, 1e-3 max |y_ref|)`."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
@@ -45,10 +45,10 @@ def num_trainable(layer) -> int:
 
 
 def assert_matches_reference(actual, expected, tolerance: float = 1e-4) -> None:
-    """Global relative error <= tolerance and SPEC.md's per-channel error <= 10 x tolerance.
+    """Global relative error <= tolerance and docs/numerics.md's per-channel error <= 10 x tolerance.
 
     The per-channel bound is looser because channels that only see stop-band
-    leakage carry float32 phase round-off (SPEC.md, "How close is close").
+    leakage carry float32 phase round-off (docs/numerics.md, "How close is close").
     """
     errors = global_relative_error(actual, expected), relative_error(actual, expected)
     assert errors[0] <= tolerance and errors[1] <= 10 * tolerance, f"global, per-channel errors: {errors}"

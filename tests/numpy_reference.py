@@ -1,10 +1,10 @@
 """Independent float64 NumPy oracle for the leaf_tf frontends.
 
-Written from the formulas of SPEC.md (sections 0, 1.1-1.8, 2, 3.1-3.3, 4 and
-4.1) only: it does not import or read leaf_tf, does not use TensorFlow and is
+Written from the formulas of the numerical contract only (for users:
+docs/numerics.md, sections 2-4): it does not import or read leaf_tf, does not use TensorFlow and is
 not derived from the reference code.  Everything is computed in float64
 (complex128 for the Gabor filters) and follows the reference's behaviour as
-SPEC.md describes it, quirks included: the one-sample pre-emphasis advance,
+docs/numerics.md describes it, quirks included: the one-sample pre-emphasis advance,
 TF SAME padding (also for even kernels), clip ranges applied in the forward
 pass, the squared-Hann ``n - 1`` quirk, the sinc ``2*(K//2)+1`` taps with a
 Hamming window over ``K``, PCEN with ``min(alpha, 1)``, ``max(root, 1)`` and
@@ -82,17 +82,17 @@ def _per_channel(value: ArrayLike, n_channels: int) -> np.ndarray:
 
 
 def window_length(sample_rate: float, window_ms: float) -> int:
-    """SPEC 0: K = int(sr * ms // 1000 + 1)."""
+    """numerics §2: K = int(sr * ms // 1000 + 1)."""
     return int(sample_rate * window_ms // 1000 + 1)
 
 
 def window_stride(sample_rate: float, stride_ms: float) -> int:
-    """SPEC 0: s = int(sr * ms // 1000)."""
+    """numerics §2: s = int(sr * ms // 1000)."""
     return int(sample_rate * stride_ms // 1000)
 
 
 def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int, int]:
-    """SPEC notation: TF SAME padding -> (ceil(T/s), floor(P/2), P - floor(P/2))."""
+    """Notation: TF SAME padding -> (ceil(T/s), floor(P/2), P - floor(P/2))."""
     num_out = -(-int(length) // int(stride))
     total = max((num_out - 1) * stride + kernel - length, 0)
     return num_out, total // 2, total - total // 2
@@ -112,7 +112,7 @@ def _same_windows(
 
 
 def conv1d_same(x: ArrayLike, w: ArrayLike, stride: int = 1) -> np.ndarray:
-    """SPEC notation: tf.nn.conv1d, SAME zero padding, cross-correlation; [B,T,Ci]x[K,Ci,Co]."""
+    """Notation: tf.nn.conv1d, SAME zero padding, cross-correlation; [B,T,Ci]x[K,Ci,Co]."""
     x = _f64(x)
     w = _f64(w)
     kernel, c_in, c_out = w.shape
@@ -144,7 +144,7 @@ def mel_weight_matrix(
     min_freq: float,
     max_freq: float,
 ) -> np.ndarray:
-    """SPEC 4.1: [n_bins, C] triangles in 1127*ln(1+f/700) mel, DC row forced to zero."""
+    """numerics §3.13: [n_bins, C] triangles in 1127*ln(1+f/700) mel, DC row forced to zero."""
     nyquist = sample_rate / 2.0
     f_k = np.arange(n_bins, dtype=np.float64) * nyquist / (n_bins - 1)
     m_k = _hz_to_mel_1127(f_k)[:, None]  # [n_bins, 1]
@@ -173,7 +173,7 @@ def _mel_rows(
 
 
 def _mel_areas(mel_rows: np.ndarray, n_fft: int) -> np.ndarray:
-    """SPEC 1.3 step 1: A_n = max(M_n) * (#{M_n > 0} + 2) * pi / n_fft."""
+    """numerics §3.3 step 1: A_n = max(M_n) * (#{M_n > 0} + 2) * pi / n_fft."""
     peaks = mel_rows.max(axis=1)
     counts = (mel_rows > 0).sum(axis=1)
     return peaks * (counts + 2) * np.pi / n_fft
@@ -187,7 +187,7 @@ def gabor_init_params(
     n_fft: int = 512,
     normalize_energy: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """SPEC 1.3: (eta [C] rad/sample, sigma [C] samples) from the sqrt of the mel rows."""
+    """numerics §3.3: (eta [C] rad/sample, sigma [C] samples) from the sqrt of the mel rows."""
     rows = _mel_rows(n_filters, sample_rate, min_freq, max_freq, n_fft)
     if normalize_energy:
         rows = rows / _mel_areas(rows, n_fft)[:, None]
@@ -201,25 +201,25 @@ def gabor_init_params(
 
 
 def gabor_sigma_bounds(K: int) -> tuple[float, float]:
-    """SPEC 1.2: GaborConstraint sigma range [4*sqrt(2ln2)/pi, K*sqrt(2ln2)/pi]."""
+    """numerics §3.2: GaborConstraint sigma range [4*sqrt(2ln2)/pi, K*sqrt(2ln2)/pi]."""
     return 4.0 * _SQRT_2LN2 / np.pi, K * _SQRT_2LN2 / np.pi
 
 
 def gabor_constraint(
     eta: ArrayLike, sigma: ArrayLike, K: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """SPEC 1.2: eta <- clip(eta, 0, pi), sigma <- clip(sigma, lo, hi)."""
+    """numerics §3.2: eta <- clip(eta, 0, pi), sigma <- clip(sigma, lo, hi)."""
     lo, hi = gabor_sigma_bounds(K)
     return np.clip(_f64(eta), 0.0, np.pi), np.clip(_f64(sigma), lo, hi)
 
 
 def _gabor_times(K: int) -> np.ndarray:
-    """SPEC 1.2: tap times -floor(K/2) .. ceil(K/2)-1."""
+    """numerics §3.2: tap times -floor(K/2) .. ceil(K/2)-1."""
     return np.arange(-(K // 2), (K + 1) // 2, dtype=np.float64)
 
 
 def gabor_filters(eta: ArrayLike, sigma: ArrayLike, K: int) -> np.ndarray:
-    """SPEC 1.2: complex [C, K], exp(i eta t) exp(-t^2/(2 sigma^2)) / (sqrt(2 pi) sigma)."""
+    """numerics §3.2: complex [C, K], exp(i eta t) exp(-t^2/(2 sigma^2)) / (sqrt(2 pi) sigma)."""
     eta = _f64(eta).reshape(-1)[:, None]
     sigma = _f64(sigma).reshape(-1)[:, None]
     t = _gabor_times(K)[None, :]
@@ -244,7 +244,7 @@ def gabor_td_taps(
     max_freq: float = 7800.0,
     n_fft: int = 512,
 ) -> np.ndarray:
-    """SPEC 1.3 (rank-3 path): [K, 1, 2C] taps phi_n(t) * sqrt(A_n * 2 sqrt(pi) * sigma_n)."""
+    """numerics §3.3 (rank-3 path): [K, 1, 2C] taps phi_n(t) * sqrt(A_n * 2 sqrt(pi) * sigma_n)."""
     eta, sigma = gabor_init_params(
         n_filters, sample_rate, min_freq, max_freq, n_fft, normalize_energy=False
     )
@@ -262,12 +262,12 @@ def gabor_td_taps(
 
 
 def preemp_init(alpha: float = 0.97) -> np.ndarray:
-    """SPEC 1.1: PreempInit kernel (k0, k1) = (-alpha, 1)."""
+    """numerics §3.1: PreempInit kernel (k0, k1) = (-alpha, 1)."""
     return np.array([-alpha, 1.0], dtype=np.float64)
 
 
 def preemphasis(x: ArrayLike, kernel: ArrayLike) -> np.ndarray:
-    """SPEC 1.1: y[n] = k0 x[n] + k1 x[n+1] with x[T] = 0 (SAME, K=2), x [B, T]."""
+    """numerics §3.1: y[n] = k0 x[n] + k1 x[n+1] with x[T] = 0 (SAME, K=2), x [B, T]."""
     x = _f64(x)
     k0, k1 = _f64(kernel).reshape(-1)
     x_next = np.concatenate([x[:, 1:], np.zeros_like(x[:, :1])], axis=1)
@@ -290,14 +290,14 @@ def _as_btc1(x: ArrayLike) -> np.ndarray:
 
 
 def gabor_conv(x: ArrayLike, eta: ArrayLike, sigma: ArrayLike, K: int) -> np.ndarray:
-    """SPEC 1.2: constraint, then Re/Im-interleaved Gabor conv, stride 1, SAME -> [B,T,2C]."""
+    """numerics §3.2: constraint, then Re/Im-interleaved Gabor conv, stride 1, SAME -> [B,T,2C]."""
     eta_c, sigma_c = gabor_constraint(eta, sigma, K)
     kernel = _interleave_re_im(gabor_filters(eta_c, sigma_c, K))
     return conv1d_same(_as_btc1(x), kernel, stride=1)
 
 
 def squared_modulus(y: ArrayLike) -> np.ndarray:
-    """SPEC 1.4: [B, T, 2C] -> [B, T, C], y[2n]^2 + y[2n+1]^2."""
+    """numerics §3.4: [B, T, 2C] -> [B, T, C], y[2n]^2 + y[2n+1]^2."""
     y = _f64(y)
     return y[..., 0::2] ** 2 + y[..., 1::2] ** 2
 
@@ -308,7 +308,7 @@ def squared_modulus(y: ArrayLike) -> np.ndarray:
 
 
 def gaussian_lowpass_windows(sigma_p: ArrayLike, K: int) -> np.ndarray:
-    """SPEC 1.5: [C, K] unnormalised Gaussians, sigma_p clipped to [2/K, 0.5]."""
+    """numerics §3.5: [C, K] unnormalised Gaussians, sigma_p clipped to [2/K, 0.5]."""
     sigma = np.clip(_f64(sigma_p).reshape(-1), 2.0 / K, 0.5)[:, None]
     half = (K - 1) / 2.0
     j = np.arange(K, dtype=np.float64)[None, :]
@@ -318,7 +318,7 @@ def gaussian_lowpass_windows(sigma_p: ArrayLike, K: int) -> np.ndarray:
 def gaussian_lowpass(
     x: ArrayLike, sigma_p: ArrayLike, K: int, stride: int
 ) -> np.ndarray:
-    """SPEC 1.5: depthwise Gaussian conv, stride s, SAME zeros -> [B, ceil(T/s), C]."""
+    """numerics §3.5: depthwise Gaussian conv, stride s, SAME zeros -> [B, ceil(T/s), C]."""
     x = _f64(x)
     windows = gaussian_lowpass_windows(_per_channel(sigma_p, x.shape[2]), K)  # [C, K]
     win = _same_windows(x, K, stride)  # [B, L, C, K]
@@ -331,13 +331,13 @@ def gaussian_lowpass(
 
 
 def lowpass_init(K: int) -> np.ndarray:
-    """SPEC 2: squared Hann evaluated at n-1, w(n) = (0.5 (1 - cos(2 pi (n-1)/(K-1))))^2."""
+    """numerics §4.2: squared Hann evaluated at n-1, w(n) = (0.5 (1 - cos(2 pi (n-1)/(K-1))))^2."""
     n = np.arange(K, dtype=np.float64)
     return (0.5 * (1.0 - np.cos(2.0 * np.pi * (n - 1.0) / (K - 1)))) ** 2
 
 
 def learnable_pooling(x: ArrayLike, h: ArrayLike, stride: int) -> np.ndarray:
-    """SPEC 2: one shared K-tap filter, VALID, L = (T-K)//s + 1 -> [B, L, C]."""
+    """numerics §4.2: one shared K-tap filter, VALID, L = (T-K)//s + 1 -> [B, L, C]."""
     x = _f64(x)
     h = _f64(h).reshape(-1)
     K = h.shape[0]
@@ -354,7 +354,7 @@ def learnable_pooling(x: ArrayLike, h: ArrayLike, stride: int) -> np.ndarray:
 
 
 def max_pooling_same(x: ArrayLike, K: int, stride: int) -> np.ndarray:
-    """SPEC 3.2: max pool K, stride s, SAME; padding does not participate."""
+    """numerics §4.3: max pool K, stride s, SAME; padding does not participate."""
     win = _same_windows(_f64(x), K, stride, pad_value=-np.inf)
     return win.max(axis=-1)
 
@@ -373,7 +373,7 @@ def sinc_init(
     min_low_hz: float = 50.0,
     min_band_hz: float = 50.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """SPEC 3.1: SincInit, C+1 HTK-mel points in [mel(min_low), mel(sr/2 - min_low - min_band)]."""
+    """numerics §3.11: SincInit, C+1 HTK-mel points in [mel(min_low), mel(sr/2 - min_low - min_band)]."""
     low = min_low_hz
     high = sample_rate / 2.0 - (min_low_hz + min_band_hz)
     mel = np.linspace(_hz_to_mel_htk(low), _hz_to_mel_htk(high), n_filters + 1)
@@ -382,7 +382,7 @@ def sinc_init(
 
 
 def _sinc_lowpass(f: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """SPEC 3.1: LP_f(t) = 2f sin(2 pi f t)/(2 pi f t), LP_f(0) = 2f; f [1, C], t [K', 1]."""
+    """numerics §3.11: LP_f(t) = 2f sin(2 pi f t)/(2 pi f t), LP_f(0) = 2f; f [1, C], t [K', 1]."""
     arg = 2.0 * np.pi * f * t
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(arg == 0.0, 1.0, np.sin(arg) / np.where(arg == 0.0, 1.0, arg))
@@ -390,10 +390,10 @@ def _sinc_lowpass(f: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _sinc_window(K: int) -> np.ndarray:
-    """SPEC 3.1: Hamming 0.54 - 0.46 cos(2 pi n / K) on the 2*(K//2)+1 taps.
+    """numerics §3.11: Hamming 0.54 - 0.46 cos(2 pi n / K) on the 2*(K//2)+1 taps.
 
-    For odd K this is n = 0..K-1 as SPEC states.  For even K the taps are K+1,
-    and SPEC does not say how the window reaches them; this oracle keeps the
+    For odd K this is n = 0..K-1 as the contract states.  For even K the taps are K+1,
+    and the contract does not say how the window reaches them; this oracle keeps the
     same formula (denominator K) over n = 0..K, a symmetric Hamming.
     """
     n = np.arange(2 * (K // 2) + 1, dtype=np.float64)
@@ -403,7 +403,7 @@ def _sinc_window(K: int) -> np.ndarray:
 def sinc_filters(
     a: ArrayLike, b: ArrayLike, K: int, sample_rate: float = 16000
 ) -> np.ndarray:
-    """SPEC 3.1: [2*(K//2)+1, C] max-normalised band-pass taps times Hamming over K."""
+    """numerics §3.11: [2*(K//2)+1, C] max-normalised band-pass taps times Hamming over K."""
     min_low_hz = 50.0
     min_band_hz = 50.0
     a = _f64(a).reshape(-1)
@@ -422,13 +422,13 @@ def sinc_filters(
 def sinc_conv(
     x: ArrayLike, a: ArrayLike, b: ArrayLike, K: int, sample_rate: float = 16000
 ) -> np.ndarray:
-    """SPEC 3.1: SincConv1D, one real output per band, stride 1, SAME -> [B, T, C]."""
+    """numerics §3.11: SincConv1D, one real output per band, stride 1, SAME -> [B, T, C]."""
     taps = sinc_filters(a, b, K, sample_rate)  # [K', C]
     return conv1d_same(_as_btc1(x), taps[:, None, :], stride=1)
 
 
 def leaky_relu(x: ArrayLike, alpha: float = 0.2) -> np.ndarray:
-    """SPEC 3.2: x if x >= 0 else alpha * x."""
+    """numerics §4.3: x if x >= 0 else alpha * x."""
     x = _f64(x)
     return np.where(x >= 0.0, x, alpha * x)
 
@@ -436,7 +436,7 @@ def leaky_relu(x: ArrayLike, alpha: float = 0.2) -> np.ndarray:
 def layer_norm(
     x: ArrayLike, gamma: ArrayLike, beta: ArrayLike, epsilon: float = 1e-3
 ) -> np.ndarray:
-    """SPEC 3.2: LayerNormalization over the last axis, population variance."""
+    """numerics §4.3: LayerNormalization over the last axis, population variance."""
     x = _f64(x)
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
@@ -449,12 +449,12 @@ def layer_norm(
 
 
 def floor(x: ArrayLike, value: float = 1e-5) -> np.ndarray:
-    """SPEC 1 step 5: max(x, 1e-5)."""
+    """numerics §4.1 step 5: max(x, 1e-5)."""
     return np.maximum(_f64(x), value)
 
 
 def ema(x: ArrayLike, smooth: ArrayLike) -> np.ndarray:
-    """SPEC 1.6: M[0] from state x0, M[t] = s x[t] + (1-s) M[t-1], s clipped to [0, 1]."""
+    """numerics §3.7: M[0] from state x0, M[t] = s x[t] + (1-s) M[t-1], s clipped to [0, 1]."""
     x = _f64(x)
     s = np.clip(_per_channel(smooth, x.shape[2]), 0.0, 1.0)
     out = np.empty_like(x)
@@ -475,7 +475,7 @@ def pcen(
     smooth: ArrayLike,
     floor: float = 1e-12,
 ) -> np.ndarray:
-    """SPEC 1.6: (x/(floor+M)^min(a,1) + d)^(1/max(r,1)) - d^(1/max(r,1))."""
+    """numerics §3.7: (x/(floor+M)^min(a,1) + d)^(1/max(r,1)) - d^(1/max(r,1))."""
     x = _f64(x)
     channels = x.shape[2]
     alpha_c = np.minimum(_per_channel(alpha, channels), 1.0)
@@ -490,14 +490,14 @@ def pcen(
 
 
 def log_compression(x: ArrayLike, offset: float = 1e-5) -> np.ndarray:
-    """SPEC 1.7: ln(x + 1e-5)."""
+    """numerics §3.8: ln(x + 1e-5)."""
     return np.log(_f64(x) + offset)
 
 
 def instance_norm(
     x: ArrayLike, gamma: ArrayLike, beta: ArrayLike, epsilon: float = 1e-6
 ) -> np.ndarray:
-    """SPEC 1.8: per example and channel over frames, (x-mean)/sqrt(var+eps)*g + b."""
+    """numerics §3.9: per example and channel over frames, (x-mean)/sqrt(var+eps)*g + b."""
     x = _f64(x)
     mean = x.mean(axis=1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
@@ -510,7 +510,7 @@ def instance_norm(
 
 
 def hann_window(K: int) -> np.ndarray:
-    """SPEC 4: tf.signal.hann_window(K, periodic=True): odd K / (K-1), even K / K."""
+    """numerics §4.5: tf.signal.hann_window(K, periodic=True): odd K / (K-1), even K / K."""
     if K == 1:
         return np.ones(1)
     denom = K if K % 2 == 0 else K - 1
@@ -519,7 +519,7 @@ def hann_window(K: int) -> np.ndarray:
 
 
 def stft_power(x: ArrayLike, K: int, stride: int, n_fft: int) -> np.ndarray:
-    """SPEC 4: |tf.signal.stft(pad_end=True)|^2, frames at l*s, L = ceil(T/s) -> [B, L, n_fft//2+1]."""
+    """numerics §4.5: |tf.signal.stft(pad_end=True)|^2, frames at l*s, L = ceil(T/s) -> [B, L, n_fft//2+1]."""
     x = _f64(x)
     if x.ndim == 3:
         x = _as_btc1(x)[:, :, 0]
@@ -579,7 +579,7 @@ def leaf(
     mvn_gamma: ArrayLike | None = None,
     mvn_beta: ArrayLike | None = None,
 ) -> np.ndarray:
-    """SPEC 1: [preemp] -> Gabor -> |.|^2 -> Gaussian pool -> floor -> PCEN/log -> [inst. norm]."""
+    """numerics §4.1: [preemp] -> Gabor -> |.|^2 -> Gaussian pool -> floor -> PCEN/log -> [inst. norm]."""
     x = _as_btc1(x)[:, :, 0]
     if preemp_kernel is not None:
         x = preemphasis(x, preemp_kernel)
@@ -612,7 +612,7 @@ def mel_filterbanks(
     smooth: ArrayLike | None = None,
     pcen_floor: float = 1e-12,
 ) -> np.ndarray:
-    """SPEC 4: STFT power @ mel matrix, then log(x + 1e-5) or PCEN (no 1e-5 floor)."""
+    """numerics §4.5: STFT power @ mel matrix, then log(x + 1e-5) or PCEN (no 1e-5 floor)."""
     if not max_freq:
         max_freq = sample_rate / 2.0
     power = stft_power(x, K, stride, n_fft)
@@ -624,7 +624,7 @@ def mel_filterbanks(
 def td_fbanks(
     x: ArrayLike, *, taps: ArrayLike, pool_h: ArrayLike, stride: int
 ) -> np.ndarray:
-    """SPEC 2: real conv SAME -> |.|^2 -> shared VALID pooling -> floor -> log."""
+    """numerics §4.2: real conv SAME -> |.|^2 -> shared VALID pooling -> floor -> log."""
     y = squared_modulus(conv1d_same(_as_btc1(x), _f64(taps), stride=1))
     y = floor(learnable_pooling(y, pool_h, stride))
     return log_compression(y)
@@ -641,7 +641,7 @@ def sincnet(
     beta: ArrayLike,
     sample_rate: float = 16000,
 ) -> np.ndarray:
-    """SPEC 3.2: sinc conv -> LeakyReLU(0.2) -> max pool SAME -> floor -> LayerNorm(1e-3)."""
+    """numerics §4.3: sinc conv -> LeakyReLU(0.2) -> max pool SAME -> floor -> LayerNorm(1e-3)."""
     y = leaky_relu(sinc_conv(x, a, b, K, sample_rate), 0.2)
     y = floor(max_pooling_same(y, K, stride))
     return layer_norm(y, gamma, beta, epsilon=1e-3)
@@ -662,7 +662,7 @@ def sincnet_plus(
     pcen_floor: float = 1e-12,
     sample_rate: float = 16000,
 ) -> np.ndarray:
-    """SPEC 3.3: sinc conv -> LeakyReLU(0.2) -> Gaussian pool -> floor -> PCEN."""
+    """numerics §4.4: sinc conv -> LeakyReLU(0.2) -> Gaussian pool -> floor -> PCEN."""
     y = leaky_relu(sinc_conv(x, a, b, K, sample_rate), 0.2)
     y = floor(gaussian_lowpass(y, pool_sigma, K, stride))
     return pcen(y, alpha, delta, root, smooth, floor=pcen_floor)
@@ -689,7 +689,7 @@ def batch_norm(x: ArrayLike, gamma, beta, mean, variance, epsilon: float = 1e-3)
 
 
 def wavegram(x: ArrayLike, conv_kernels: list, batch_norms: list) -> np.ndarray:
-    """SPEC 6, `WaveGram()` at inference, returned as [B, L, 64].
+    """numerics §8, `WaveGram()` at inference, returned as [B, L, 64].
 
     `conv_kernels`: 9 kernels in order (stem [11,1,64]; 6 block convs [3,Ci,Co]
     with dilations 1, 2, 1, 2, 1, 2; 2 final [3,3,Ci,64] 2-D kernels);

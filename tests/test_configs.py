@@ -1,4 +1,4 @@
-"""The gin files in configs/frontends build the frontends they describe."""
+"""The shipped gin files in leaf_tf/configs/frontends build the frontends they describe."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import leaf_tf
 from leaf_tf.frontends import FRONTENDS, build_frontend, configured_frontend
 from tests.helpers import make_signal
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs" / "frontends"
+CONFIGS = pathlib.Path(leaf_tf.__file__).resolve().parent / "configs" / "frontends"
 
 
 @pytest.fixture(autouse=True)

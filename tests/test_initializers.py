@@ -1,4 +1,4 @@
-"""Initializers and DSP helpers against the float64 NumPy oracle (SPEC.md sections 0, 1.1, 1.3, 2, 3.1)."""
+"""Initializers and DSP helpers against the float64 NumPy oracle (docs/numerics.md sections 2, 3.1, 3.3, 3.11, 4.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sanity tests of the float64 NumPy oracle against the numbers SPEC.md states."""
+"""Sanity tests of the float64 NumPy oracle against the numbers docs/numerics.md states."""
 
 from __future__ import annotations
 

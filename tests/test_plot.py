@@ -149,7 +149,7 @@ def test_errors_are_one_line_with_exit_status_2(tmp_path, capsys, make_argv, mes
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith("leaf_tf.plot: error: ") and message in lines[0], lines[0]
+    assert lines[0].startswith("leaf-tf plot: error: ") and message in lines[0], lines[0]
 
 
 # ---------------------------------------------------------------- inspection

@@ -1,6 +1,6 @@
-"""Evaluates a trained run on full clips and writes `results.json` in its workdir.
+"""Evaluates a trained run on full clips and writes `results.json` in its workdir (`leaf-tf eval`; `eval.py`).
 
-    python eval.py --workdir=/tmp/leaf [--split=test] [--checkpoint=best] [--data_dir=...]
+    leaf-tf eval --workdir=runs/leaf [--split=test] [--checkpoint=best] [--data_dir=...]
 
 The run's tasks, window and settings come from its run.json (audio folders
 included); `--gin_config` / `--gin_bindings` are optional overrides, e.g. an
@@ -8,16 +8,17 @@ audio folder that moved: `--gin_bindings='audio_folder_task.root = "/new/place"'
 """
 
 import json
+import sys
+from collections.abc import Sequence
 
 from absl import app, flags
 
-import leaf_tf  # noqa: F401  (registers every gin configurable)
-from leaf_tf import cli, evaluation
+from leaf_tf import cli
 
 flags.DEFINE_string("workdir", None, "The training run's work directory.")
 flags.DEFINE_string("data_dir", None, "TFDS data directory (default: TFDS's).")
 flags.DEFINE_string("split", "test", "Split to evaluate: train, validation or test.")
-flags.DEFINE_enum("checkpoint", "best", list(evaluation.CHECKPOINTS), "Which saved model to evaluate.")
+flags.DEFINE_enum("checkpoint", "best", ["best", "final"], "Which saved model to evaluate.")
 flags.DEFINE_integer("batch_size", 64, "Windows per batch.")
 flags.DEFINE_integer("max_clips", None, "Evaluate only the first N clips of each task (quick checks).")
 flags.DEFINE_enum("last_window", "aligned", ["aligned", "padded"],
@@ -34,6 +35,8 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
 
     def run():
+        from leaf_tf import evaluation
+
         if FLAGS.gin_config or FLAGS.gin_bindings:
             cli.parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
         summary = evaluation.evaluate(FLAGS.workdir, FLAGS.data_dir, FLAGS.split, FLAGS.checkpoint, FLAGS.batch_size,
@@ -46,11 +49,17 @@ def main(argv):
                 print(f"{task}: mAP {result['map']:.3f}, AUC {result['auc']:.3f}, d' {result['d_prime']:.2f}")
         print(json.dumps({"results": f"{FLAGS.workdir}/results.json"}))
 
-    cli.run("eval.py", run)
+    cli.run(_program, run)
 
 
-def run_main() -> None:
-    app.run(main)
+_program = "leaf-tf eval"
+
+
+def run_main(argv: Sequence[str] | None = None, program: str = "leaf-tf eval") -> None:
+    """The command with `argv` (the arguments after its name; default: `sys.argv[1:]`)."""
+    global _program
+    _program = program
+    cli.run_absl(main, argv, program, __doc__, __name__ if __name__ != "__main__" else sys.argv[0])
 
 
 if __name__ == "__main__":

@@ -345,13 +345,12 @@ def _prepare_command(tfds_name: str, manual: bool, extra: str = "") -> str:
     """How to prepare a dataset: `extra` says where to get the files (manual) or what TFDS needs."""
     if manual:
         return (
-            f"{extra} Then run: python -m {_BUILDERS} {tfds_name} --manual_dir=FOLDER --data_dir=DATA_DIR "
+            f"{extra} Then run: leaf-tf prepare {tfds_name} --manual_dir=FOLDER --data_dir=DATA_DIR "
             f"(the builder's instructions: python -c \"import {_BUILDERS}, tensorflow_datasets as tfds; "
             f"print(tfds.builder('{tfds_name}').MANUAL_DOWNLOAD_INSTRUCTIONS)\")."
         )
     return (
-        f"Prepare it (with network access) with: python -c \"import tensorflow_datasets as tfds; "
-        f"tfds.builder('{tfds_name}', data_dir='DATA_DIR').download_and_prepare()\"{extra}"
+        f"Prepare it (with network access) with: leaf-tf prepare {tfds_name} --data_dir=DATA_DIR{extra}"
     )
 
 

@@ -362,7 +362,7 @@ def test_missing_manual_dir_says_what_to_download(tmp_path, builder_cls, url):
         builder.download_and_prepare(download_config=config)
     message = str(error.value)
     assert builder.name in message and url in message
-    assert f"python -m leaf_tf.data.builders {builder.name}" in message
+    assert f"leaf-tf prepare {builder.name}" in message
     assert f"tfds build {builder.name}" in message and "--imports=leaf_tf.data.builders" in message
     assert "nowhere" in message
 

@@ -70,8 +70,8 @@ def test_registry_facts():
 @pytest.mark.parametrize(
     "name, says",
     [
-        ("speech_commands", r"speech_commands_v2_35.*not prepared in .*speech_commands_v0\.02\.tar\.gz.*python -m leaf_tf\.data\.builders speech_commands_v2_35 --manual_dir=FOLDER"),
-        ("emotion", r"crema_d.*not prepared in .*download_and_prepare\(\).*pydub"),
+        ("speech_commands", r"speech_commands_v2_35.*not prepared in .*speech_commands_v0\.02\.tar\.gz.*leaf-tf prepare speech_commands_v2_35 --manual_dir=FOLDER"),
+        ("emotion", r"crema_d.*not prepared in .*leaf-tf prepare crema_d --data_dir=.*pydub"),
         ("audioset", r"audioset/balanced.*audioset/download\.html"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Every frontend against the float64 NumPy oracle written from SPEC.md.
+"""Every frontend against the float64 NumPy oracle written from docs/numerics.md.
 
 For each frontend: at initialisation, at random in-range parameter values and
 at random values outside the clip ranges, for an input length that is a

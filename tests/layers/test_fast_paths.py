@@ -7,7 +7,7 @@ Each is compared with the direct formulation (`tf.nn.conv1d`, `tf.scan`,
 stage-by-stage layers) on the tests' speech-like signals, at initialisation
 and at random parameters, for 401, 12345, 16000 and 160000 samples:
 `max |y - y_ref| / max |y_ref| <= 1e-5` for outputs and for the gradients with
-respect to the input and every weight (SPEC.md's per-channel metric is used
+respect to the input and every weight (docs/numerics.md's per-channel metric is used
 for frontend outputs, whose channels all matter after PCEN).
 
 Gradients are those of `sum(y * w)` with fixed positive weights `w`: a

@@ -263,7 +263,7 @@ def test_eval_errors(tmp_path):
 
 def test_report_error_names_the_missing_results(tmp_path):
     result = _run_cli(["-m", "leaf_tf.report", str(tmp_path)])
-    assert result.returncode != 0 and "has no results.json: run eval.py" in result.stderr
+    assert result.returncode != 0 and "has no results.json: run leaf-tf eval" in result.stderr
 
 
 
@@ -366,7 +366,7 @@ def test_your_own_audio_from_folder_to_train_eval_predict_extract_and_plot(tmp_p
 @pytest.mark.slow
 def test_an_unknown_frontend_stops_the_quickstart_before_anything_runs(tmp_path):
     result = _run_cli(["-m", "leaf_tf.quickstart", "--frontends", "mel", "lef", "--workdir", str(tmp_path / "qs")])
-    _one_line_error(result, "leaf_tf.quickstart", "unknown frontend 'lef': choose from leaf, mel")
+    _one_line_error(result, "leaf-tf quickstart", "unknown frontend 'lef': choose from leaf, mel")
     assert not (tmp_path / "qs").exists()
 
 

@@ -64,7 +64,7 @@ def build_commands(name: str) -> str:
     return f"""
     Then prepare it (decodes every clip to 16 kHz mono int16 under the TFDS data_dir) with
 
-        python -m {IMPORTS} {name} --manual_dir=/path/to/manual_dir [--data_dir=...]
+        leaf-tf prepare {name} --manual_dir=/path/to/manual_dir [--data_dir=...]
 
     or, with apache-beam installed (the `tfds` CLI of tensorflow-datasets 4.9.10 needs it to start),
 

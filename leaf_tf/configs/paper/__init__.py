@@ -1,0 +1,1 @@
+"""Shipped gin configs (paper); a package so that gin's include lines find them on the Python path."""
