@@ -85,6 +85,8 @@ class ExponentialMovingAverage(keras.layers.Layer):
         self.coeff_init = coeff_init
         self.per_channel = per_channel
         self.implementation = implementation
+        # A fixed coefficient stays fixed when an enclosing model is frozen and unfrozen again.
+        self.learn_coeff = trainable
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def build(self, input_shape):
@@ -92,7 +94,7 @@ class ExponentialMovingAverage(keras.layers.Layer):
             name="smooth",
             shape=(input_shape[-1],) if self.per_channel else (1,),
             initializer=keras.initializers.Constant(self.coeff_init),
-            trainable=True,
+            trainable=self.learn_coeff,
         )
 
     def call(self, inputs, initial_state=None):

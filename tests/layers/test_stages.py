@@ -228,6 +228,25 @@ def test_fixed_pcen_has_no_trainable_weights_and_reference_defaults():
     assert_matches_reference(y, ref.pcen(x, 0.96, 2.0, 2.0, 0.04, floor=1e-6))
 
 
+def test_fixed_pcen_stays_fixed_when_its_frontend_is_frozen_then_unfrozen():
+    """Fine-tuning unfreezes a model (`trainable = True` on every sublayer): a fixed PCEN must not start
+    learning its smoother, while a learnable one learns again."""
+    import leaf_tf
+
+    waveforms = np.random.default_rng(0).uniform(-1, 1, (1, 1600)).astype(np.float32)
+    fixed = leaf_tf.SincNetPlus(n_filters=8, learnable_pcen=False)
+    learnt = leaf_tf.Leaf(n_filters=8)
+    for frontend in (fixed, learnt):
+        frontend(waveforms)
+        before = {id(v) for v in frontend.trainable_weights}
+        frontend.trainable = False
+        assert frontend.trainable_weights == []
+        frontend.trainable = True
+        assert {id(v) for v in frontend.trainable_weights} == before
+    assert not any("smooth" in v.path for v in fixed.trainable_weights)
+    assert any("smooth" in v.path for v in learnt.trainable_weights)
+
+
 def test_pcen_stays_finite_where_the_reference_is_nan():
     x = np.concatenate([_energies(40, 4), np.zeros((2, 10, 4), np.float32)], axis=1)
     layer = layers.learnable_pcen()
