@@ -82,9 +82,16 @@ def quiet_library_logs(argv: Sequence[str] | None = None) -> None:
     argv = sys.argv if argv is None else argv
     if any(arg == "-v" or arg.startswith(("--verbosity", "-v=")) for arg in argv):
         return
-    handler = absl_logging.get_absl_handler()
-    if not any(isinstance(f, _LeafTfWarningsOnly) for f in handler.filters):
-        handler.addFilter(_LeafTfWarningsOnly())
+    handlers = [absl_logging.get_absl_handler()]
+    if not logging.root.handlers:
+        # An argparse command (no absl app): a plain stderr handler now, or absl's first log call would
+        # install `logging.basicConfig`'s, which this filter would not reach.
+        handlers.append(logging.StreamHandler())
+        handlers[-1].setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logging.root.addHandler(handlers[-1])
+    for handler in handlers:
+        if not any(isinstance(f, _LeafTfWarningsOnly) for f in handler.filters):
+            handler.addFilter(_LeafTfWarningsOnly())
 
 
 def run(program: str, main: Callable[[], object]) -> None:

@@ -142,3 +142,14 @@ def _first_line_of_no_tensorflow() -> str:
     from leaf_tf import _startup
 
     return _startup.NO_TENSORFLOW
+
+
+def test_argparse_commands_drop_library_warnings_logged_through_absl():
+    """A command without an absl app (quickstart, compare, predict, ...): a library's absl warning (e.g. TFDS'
+    deprecation notices) must not reach stderr through `logging.basicConfig`, which absl installs otherwise."""
+    done = _python("import sys; sys.argv = ['leaf-tf', 'quickstart']; from leaf_tf import cli; "
+                   "cli.quiet_library_logs(); from absl import logging; logging.warning('a library notice'); "
+                   "logging.error('an error'); import logging as std; print(len(std.root.handlers))")
+    assert done.returncode == 0, done.stderr
+    assert "a library notice" not in done.stderr and "an error" in done.stderr
+    assert done.stdout.strip() == "1"
