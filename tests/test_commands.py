@@ -153,3 +153,14 @@ def test_argparse_commands_drop_library_warnings_logged_through_absl():
     assert done.returncode == 0, done.stderr
     assert "a library notice" not in done.stderr and "an error" in done.stderr
     assert done.stdout.strip() == "1"
+
+
+def test_the_version_is_written_once():
+    """`leaf_tf.__version__` is the only copy: the package metadata reads it, the changelog has its section."""
+    import leaf_tf
+
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in text and 'version = { attr = "leaf_tf.__version__" }' in text
+    assert f"## [{leaf_tf.__version__}] - " in (ROOT / "CHANGELOG.md").read_text()
+    for name in ("README.md", "CITATION.cff", "pyproject.toml"):
+        assert leaf_tf.__version__ not in (ROOT / name).read_text().replace("cff-version: 1.2.0", ""), name
