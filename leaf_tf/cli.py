@@ -52,7 +52,6 @@ def parse_gin(configs: Sequence[str], bindings: Sequence[str]) -> None:
     import leaf_tf.training  # noqa: F401  (with leaf_tf.load: every configurable registered before gin reads a name)
 
     leaf_tf.load()
-    shipped_configs.add_search_paths()
     files = [find_config(path) for path in configs or ()]
     try:
         gin.parse_config_files_and_bindings(files, list(bindings or ()), finalize_config=False)
@@ -123,15 +122,17 @@ def run(program: str, main: Callable[[], object]) -> None:
 HELP_FLAGS = ("-h", "--help", "-?", "--helpshort")
 
 
-def run_absl(main: Callable[[list[str]], object], argv: Sequence[str] | None, program: str, doc: str,
-             module: str) -> None:
-    """Runs an absl `main` as the `program` command on `argv` (the arguments after the program name).
+def run_absl(main: Callable[[list[str]], object], argv: Sequence[str] | None, program: str, doc: str) -> None:
+    """Runs an absl `main` as the `program` command on `argv` (the arguments after the program name);
+    `main` gets `[program, *unparsed]`.
 
-    `--help` prints `doc` and the flags `module` defines, without importing
+    `--help` prints `doc` and the flags `main`'s module defines, without importing
     TensorFlow (absl's own help would describe the `__main__` module, which under
     `leaf-tf` is the dispatcher).
     """
     from absl import app, flags
+
+    module = main.__module__ if main.__module__ != "__main__" else sys.argv[0]  # absl's key for __main__'s flags
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(arg in HELP_FLAGS for arg in argv):

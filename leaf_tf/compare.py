@@ -81,7 +81,7 @@ def make_arms(frontends, variants, configs, bindings) -> list[Arm]:
     for arm in arms:
         if not arm.label.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise cli.UsageError(f"Arm name {arm.label!r}: use letters, digits, '_', '-' and '.' only.")
-    known = sorted(name.removeprefix("frontends/") for name in shipped_configs.names() if name.startswith("frontends/"))
+    known = shipped_configs.names_in("frontends")
     for arm in arms:
         if arm.frontend not in known:
             name = f"frontend {arm.frontend!r}" if arm.label == arm.frontend else f"frontend {arm.frontend!r} of {arm.label!r}"
@@ -118,7 +118,6 @@ def prepare_data(arms: list[Arm], data_dir: str | None) -> list[str]:
     benchmark, audio folders) before any subprocess starts; returns the tasks, in config order."""
     import gin
 
-    import leaf_tf  # noqa: F401  (registers every configurable before gin parses)
     from leaf_tf.data.tasks import load_split
 
     tasks: list[str] = []

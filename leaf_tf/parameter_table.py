@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from leaf_tf import configs
 
 # The encoders a config selects by name, without importing TensorFlow (`leaf_tf.encoders.ENCODERS`' keys).
-ENCODER_NAMES = tuple(name.removeprefix("encoders/") for name in configs.names() if name.startswith("encoders/"))
+ENCODER_NAMES = configs.names_in("encoders")
 
 
 def parameter_table(n_filters: int = 64, num_outputs: int = 527, encoders: Sequence[str] | None = None) -> list[dict]:

@@ -14,13 +14,14 @@ options. `train.py` and `eval.py` in a clone are wrappers of `train` and `eval`.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from leaf_tf import configs
 
 # The frontends a config selects by name (`configs/frontends/<name>.gin`), without importing TensorFlow.
-FRONTEND_NAMES = tuple(name.removeprefix("frontends/") for name in configs.names() if name.startswith("frontends/"))
+FRONTEND_NAMES = configs.names_in("frontends")
 
 # name -> (module, function called with the arguments after the name, one-line summary)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -79,4 +80,4 @@ def main(argv: Sequence[str] | None = None) -> None:
         if isinstance(result, int) and result:
             sys.exit(result)
     except BrokenPipeError:  # `leaf-tf ... | head`: the reader left; not an error of ours
-        sys.stdout = None
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit

@@ -8,7 +8,6 @@ audio folder that moved: `--gin_bindings='audio_folder_task.root = "/new/place"'
 """
 
 import json
-import sys
 from collections.abc import Sequence
 
 from absl import app, flags
@@ -49,17 +48,12 @@ def main(argv):
                 print(f"{task}: mAP {result['map']:.3f}, AUC {result['auc']:.3f}, d' {result['d_prime']:.2f}")
         print(json.dumps({"results": f"{FLAGS.workdir}/results.json"}))
 
-    cli.run(_program, run)
-
-
-_program = "leaf-tf eval"
+    cli.run(argv[0], run)
 
 
 def run_main(argv: Sequence[str] | None = None, program: str = "leaf-tf eval") -> None:
     """The command with `argv` (the arguments after its name; default: `sys.argv[1:]`)."""
-    global _program
-    _program = program
-    cli.run_absl(main, argv, program, __doc__, __name__ if __name__ != "__main__" else sys.argv[0])
+    cli.run_absl(main, argv, program, __doc__)
 
 
 if __name__ == "__main__":

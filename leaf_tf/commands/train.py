@@ -10,7 +10,6 @@ else is gin (see `leaf_tf.training.train`). Re-running the same command
 resumes a killed run.
 """
 
-import sys
 from collections.abc import Sequence
 
 from absl import app, flags
@@ -42,17 +41,12 @@ def main(argv):
             evaluation.evaluate(FLAGS.workdir, FLAGS.data_dir)
             print(f"Evaluated: {FLAGS.workdir}/results.json")
 
-    cli.run(_program, run)
-
-
-_program = "leaf-tf train"
+    cli.run(argv[0], run)
 
 
 def run_main(argv: Sequence[str] | None = None, program: str = "leaf-tf train") -> None:
     """The command with `argv` (the arguments after its name; default: `sys.argv[1:]`)."""
-    global _program
-    _program = program
-    cli.run_absl(main, argv, program, __doc__, __name__ if __name__ != "__main__" else sys.argv[0])
+    cli.run_absl(main, argv, program, __doc__)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,17 @@ import pathlib
 DIRECTORY = pathlib.Path(__file__).resolve().parent
 
 # Where gin looks up the older `include "configs/x.gin"` lines (users' own files): the package folder.
-SEARCH_PATHS = (DIRECTORY.parent,)
+SEARCH_PATH = str(DIRECTORY.parent)
 
 
 def names() -> list[str]:
     """Every shipped config's short name, sorted."""
     return sorted(path.relative_to(DIRECTORY).with_suffix("").as_posix() for path in DIRECTORY.rglob("*.gin"))
+
+
+def names_in(folder: str) -> tuple[str, ...]:
+    """The shipped configs of one folder, by file name (`names_in("frontends")` -> `("leaf", "mel", ...)`)."""
+    return tuple(name.removeprefix(f"{folder}/") for name in names() if name.startswith(f"{folder}/"))
 
 
 def find(name: str) -> pathlib.Path:
@@ -66,9 +71,8 @@ def add_search_paths() -> None:
     """Lets gin find the older `include "configs/<name>.gin"` lines from any working directory."""
     import gin
 
-    for path in SEARCH_PATHS:
-        if str(path) not in gin.config._LOCATION_PREFIXES:  # gin has no public getter
-            gin.add_config_file_search_path(str(path))
+    if SEARCH_PATH not in gin.config._LOCATION_PREFIXES:  # gin has no public getter
+        gin.add_config_file_search_path(SEARCH_PATH)
 
 
 def main() -> None:
