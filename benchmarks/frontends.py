@@ -24,8 +24,14 @@ the Gaussian pooling as a strided depthwise convolution and the PCEN smoother
 as a sequential `tf.scan`. Same weights, same outputs (to float32 round-off)
 as "leaf", which uses leaf_tf's default fast paths.
 
+Absolute times on shared machines drift by 2-3x between hours; ratios measured
+in one run are what can be compared. `--runs N` repeats the whole interleaved
+measurement in N separate processes, one after another, and reports each
+ratio's median and range over the runs.
+
 Usage:
-  python benchmarks/frontends.py [--device cpu|gpu] [--repeats 10] [--json results.json]
+  python benchmarks/frontends.py [--device cpu|gpu] [--repeats 10] [--settings 8x1s 1x10s 1x60s]
+                                 [--runs 3] [--json results.json]
   python benchmarks/frontends.py --quick   # a smoke run: tiny inputs, a tiny encoder
 """
 
@@ -37,6 +43,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -56,7 +65,9 @@ SAMPLE_RATE = 16000
 N_FILTERS = 40
 
 # name -> (batch, samples)
-SETTINGS = {"8x1s": (8, SAMPLE_RATE), "1x10s": (1, 10 * SAMPLE_RATE)}
+# The first setting is the baseline of the cost-per-second comparison.
+SETTINGS = {"8x1s": (8, SAMPLE_RATE), "1x10s": (1, 10 * SAMPLE_RATE), "1x60s": (1, 60 * SAMPLE_RATE)}
+DEFAULT_SETTINGS = ("8x1s", "1x10s", "1x60s")
 QUICK_SETTINGS = {"2x0.2s": (2, SAMPLE_RATE // 5), "1x0.5s": (1, SAMPLE_RATE // 2)}
 TRAIN_SETTING = (8, SAMPLE_RATE)
 QUICK_TRAIN_SETTING = (2, SAMPLE_RATE // 2)
@@ -307,84 +318,217 @@ def table(results: list[Result], settings: dict[str, tuple[int, int]], encoder_n
     return "\n".join(lines)
 
 
-def summary(results: list[Result], settings: dict[str, tuple[int, int]]) -> str:
-    """Speed-ups of LEAF over its reference formulation, the training-step ratio and per-second costs."""
+def ratios(results: list[Result], settings: dict[str, tuple[int, int]]) -> dict[str, float]:
+    """Every ratio the benchmark reports, by name: the figures that can be compared across runs.
+
+    * `"<frontend> <setting> fwd"` / `"... fwd+bwd"` / `"<frontend> step"`: time ÷ Mel's;
+    * `"speed-up <setting> fwd"` / `"... fwd+bwd"`: leaf_reference's time ÷ leaf's;
+    * `"<frontend> per-second <setting> fwd"` / `"... fwd+bwd"`: cost per second of audio at
+      `<setting>` ÷ at the first setting.
+    """
     by_name = {r.frontend: r for r in results}
-    lines = []
-    leaf, reference, mel = by_name.get("leaf"), by_name.get("leaf_reference"), by_name.get("mel")
+    mel, leaf, reference = by_name.get("mel"), by_name.get("leaf"), by_name.get("leaf_reference")
+    (first, (batch, samples)), *others = settings.items()
+    out = {}
+    for result in results:
+        for setting in settings:
+            if mel:
+                out[f"{result.frontend} {setting} fwd"] = result.forward_ms[setting] / mel.forward_ms[setting]
+                out[f"{result.frontend} {setting} fwd+bwd"] = (
+                    result.forward_backward_ms[setting] / mel.forward_backward_ms[setting]
+                )
+        if mel and result.train_step_ms and mel.train_step_ms:
+            out[f"{result.frontend} step"] = result.train_step_ms / mel.train_step_ms
+        for setting, (other_batch, other_samples) in others:
+            audio = (other_batch * other_samples) / (batch * samples)  # seconds of audio, relative to `first`
+            for kind, times in (("fwd", result.forward_ms), ("fwd+bwd", result.forward_backward_ms)):
+                out[f"{result.frontend} per-second {setting} {kind}"] = times[setting] / audio / times[first]
     if leaf and reference:
         for setting in settings:
+            out[f"speed-up {setting} fwd"] = reference.forward_ms[setting] / leaf.forward_ms[setting]
+            out[f"speed-up {setting} fwd+bwd"] = reference.forward_backward_ms[setting] / leaf.forward_backward_ms[setting]
+    return out
+
+
+def _spread(values: list[float], digits: int = 2, unit: str = "×") -> str:
+    """`median` for one value, `median (min–max)` for several."""
+    if not values:
+        return "n/a"
+    median = f"{statistics.median(values):.{digits}f}{unit}"
+    if len(values) == 1:
+        return median
+    return f"{median} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def summary(ratio_runs: dict[str, list[float]], frontends: list[str], settings: dict[str, tuple[int, int]]) -> str:
+    """Speed-ups of LEAF over its reference formulation, the training-step ratios and per-second costs.
+
+    `ratio_runs` maps each name of `ratios` to its values over the runs (one value for one run);
+    several values print as `median (min–max)`.
+    """
+    lines = []
+    first, *others = settings
+    for setting in settings:
+        if f"speed-up {setting} fwd" in ratio_runs:
             lines.append(
-                f"LEAF vs reference-equivalent LEAF, {setting}: forward "
-                f"{reference.forward_ms[setting] / leaf.forward_ms[setting]:.1f}× faster, forward+backward "
-                f"{reference.forward_backward_ms[setting] / leaf.forward_backward_ms[setting]:.1f}× faster"
+                f"LEAF vs reference-equivalent LEAF, {setting}: forward {_spread(ratio_runs[f'speed-up {setting} fwd'], 1)} "
+                f"faster, forward+backward {_spread(ratio_runs[f'speed-up {setting} fwd+bwd'], 1)} faster"
             )
-    if leaf and mel and leaf.train_step_ms and mel.train_step_ms:
-        lines.append(f"Training step LEAF / Mel: {leaf.train_step_ms / mel.train_step_ms:.2f}")
-        if reference and reference.train_step_ms:
-            lines.append(f"Training step reference-equivalent LEAF / Mel: {reference.train_step_ms / mel.train_step_ms:.2f}")
-    if len(settings) == 2:
-        (short, (b1, t1)), (long, (b2, t2)) = settings.items()
-        seconds_short, seconds_long = b1 * t1 / SAMPLE_RATE, b2 * t2 / SAMPLE_RATE
-        lines.append(f"Cost per second of audio, {long} relative to {short} (forward, forward+backward):")
-        for result in results:
-            fwd = (result.forward_ms[long] / seconds_long) / (result.forward_ms[short] / seconds_short)
-            bwd = (result.forward_backward_ms[long] / seconds_long) / (
-                result.forward_backward_ms[short] / seconds_short
-            )
-            lines.append(f"  {result.frontend:15s} {fwd:.2f}  {bwd:.2f}")
+    for name in ("leaf", "leaf_reference"):
+        if f"{name} step" in ratio_runs:
+            lines.append(f"Training step {name} / mel: {_spread(ratio_runs[f'{name} step'])}")
+    if others:
+        lines.append(f"Cost per second of audio relative to {first} (forward, forward+backward):")
+        for name in frontends:
+            cells = [
+                f"{setting}: {_spread(ratio_runs[f'{name} per-second {setting} fwd'])}, "
+                f"{_spread(ratio_runs[f'{name} per-second {setting} fwd+bwd'])}"
+                for setting in others
+            ]
+            lines.append(f"  {name:15s} " + "   ".join(cells))
     return "\n".join(lines)
 
 
+def runs_table(runs: list[list[Result]], settings: dict[str, tuple[int, int]], encoder_name: str) -> str:
+    """A Markdown table of each ratio to Mel (median and range over the runs) and the median peak memory."""
+    ratio_runs = collect(runs, settings)
+    header = ["frontend"]
+    for setting in settings:
+        header += [f"{setting} fwd ÷ mel", f"{setting} fwd+bwd ÷ mel", f"{setting} peak MiB"]
+    header += [f"{encoder_name} step ÷ mel"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, result in enumerate(runs[0]):
+        row = [result.frontend]
+        for setting in settings:
+            peaks = [run[index].peak_mib[setting] for run in runs if run[index].peak_mib[setting] is not None]
+            row += [
+                _spread(ratio_runs.get(f"{result.frontend} {setting} fwd", []), 1),
+                _spread(ratio_runs.get(f"{result.frontend} {setting} fwd+bwd", []), 1),
+                f"{statistics.median(peaks):.0f}" if peaks else "n/a",
+            ]
+        row.append(_spread(ratio_runs.get(f"{result.frontend} step", [])))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def collect(runs: list[list[Result]], settings: dict[str, tuple[int, int]]) -> dict[str, list[float]]:
+    """Each ratio of `ratios` over the runs."""
+    ratio_runs: dict[str, list[float]] = {}
+    for results in runs:
+        for name, value in ratios(results, settings).items():
+            ratio_runs.setdefault(name, []).append(value)
+    return ratio_runs
+
+
+CPU_FEATURES = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
+
+
 def machine_description(device: str) -> str:
-    cpu = platform.processor() or platform.machine()
+    """CPU model, core count, vector instruction sets, TensorFlow and Keras versions (and the GPU)."""
+    cpu, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and cpu in ("", platform.machine(), platform.processor()):
+                    cpu = value.strip()
+                elif key.strip() in ("flags", "Features") and not flags:
+                    flags = set(value.split())
+    except OSError:
         pass
-    text = f"{cpu}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    features = " ".join(feature for feature in CPU_FEATURES if feature in flags) or "unknown"
+    text = (
+        f"{cpu}, {os.cpu_count()} CPU cores (instruction sets: {features}), "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
     if device == "gpu":
         details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
         text += f", GPU: {details.get('device_name', 'unknown')}"
     return text
 
 
-def main(argv: list[str] | None = None) -> list[Result]:
+def load_average() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def _run_in_processes(argv: list[str], runs: int, log=print) -> list[dict]:
+    """Runs this script `runs` times, one process after another, and returns each run's JSON."""
+    outputs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for run in range(runs):
+            path = os.path.join(folder, f"run{run}.json")
+            log(f"Run {run + 1}/{runs} (separate process)", flush=True)
+            subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--runs", "1", "--json", path], check=True)
+            with open(path) as file:
+                outputs.append(json.load(file))
+    return outputs
+
+
+def main(argv: list[str] | None = None) -> list[list[Result]]:
+    """Runs the benchmark (`--runs` times) and prints its tables; returns each run's results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median)")
     parser.add_argument("--frontends", nargs="+", choices=list(FRONTENDS), default=list(FRONTENDS))
+    parser.add_argument(
+        "--settings", nargs="+", choices=list(SETTINGS), default=list(DEFAULT_SETTINGS),
+        help="input sizes (batch x seconds); the first is the baseline of the cost per second",
+    )
+    parser.add_argument("--runs", type=int, default=1, help="repeat everything in this many separate processes")
     parser.add_argument("--no-train-step", action="store_true", help="skip the EfficientNetB0 training steps")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny inputs, a tiny encoder, 2 repeats")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
 
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}.")
     if args.device == "gpu" and not tf.config.list_physical_devices("GPU"):
         parser.error("--device gpu: TensorFlow sees no GPU.")
-    settings = QUICK_SETTINGS if args.quick else SETTINGS
-    train_setting = None if args.no_train_step else (QUICK_TRAIN_SETTING if args.quick else TRAIN_SETTING)
-    encoder_fn, encoder_name = (tiny_encoder, "tiny CNN") if args.quick else (efficientnet_b0, "EfficientNetB0")
-    repeats = 2 if args.quick else args.repeats
+    settings = QUICK_SETTINGS if args.quick else {name: SETTINGS[name] for name in args.settings}
+    encoder_name = "tiny CNN" if args.quick else "EfficientNetB0"
+    if args.runs > 1:
+        child_argv = [
+            "--device", args.device, "--repeats", str(args.repeats), "--frontends", *args.frontends,
+            "--settings", *args.settings,
+            *(["--no-train-step"] if args.no_train_step else []), *(["--quick"] if args.quick else []),
+        ]
+        outputs = _run_in_processes(child_argv, args.runs)
+        runs = [[Result(**result) for result in output["results"]] for output in outputs]
+        print(f"\nRatios over {args.runs} runs, each in its own process: median (min–max)")
+        for index, output in enumerate(outputs):
+            print(f"  run {index + 1}: {output['machine']}; load average {output['load_average']}")
+        print()
+        print(runs_table(runs, settings, encoder_name))
+        print()
+        print(summary(collect(runs, settings), args.frontends, settings))
+        if args.json:
+            with open(args.json, "w") as file:
+                json.dump({"runs": outputs}, file, indent=2)
+        return runs
 
-    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"Machine: {machine_description(args.device)}; device {args.device}; load average {load}", flush=True)
+    train_setting = None if args.no_train_step else (QUICK_TRAIN_SETTING if args.quick else TRAIN_SETTING)
+    encoder_fn = tiny_encoder if args.quick else efficientnet_b0
+    repeats = 2 if args.quick else args.repeats
+    start_load = load_average()
+    print(f"Machine: {machine_description(args.device)}; device {args.device}; load average {start_load}", flush=True)
     with tf.device("/GPU:0" if args.device == "gpu" else "/CPU:0"):
         results = benchmark(args.frontends, settings, train_setting, encoder_fn, repeats, args.device)
     print()
     print(table(results, settings, encoder_name))
     print()
-    print(summary(results, settings))
-    print(f"Load average at the end: {' / '.join(f'{value:.1f}' for value in os.getloadavg())}")
+    print(summary(collect([results], settings), args.frontends, settings))
+    end_load = load_average()
+    print(f"Load average at the end: {end_load}")
     if args.json:
         with open(args.json, "w") as output:
             json.dump(
                 {"machine": machine_description(args.device), "device": args.device,
+                 "load_average": f"{start_load} at the start, {end_load} at the end",
                  "results": [asdict(r) for r in results]},
                 output,
                 indent=2,
             )
-    return results
+    return [results]
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "frontends.py"
 
 
@@ -23,7 +25,7 @@ def _load_benchmark_module():
 def test_quick_benchmark_run(tmp_path, capsys):
     benchmark = _load_benchmark_module()
     output = tmp_path / "results.json"
-    results = benchmark.main(["--quick", "--frontends", "mel", "leaf", "leaf_reference", "--json", str(output)])
+    [results] = benchmark.main(["--quick", "--frontends", "mel", "leaf", "leaf_reference", "--json", str(output)])
     printed = capsys.readouterr().out
     assert [r.frontend for r in results] == ["mel", "leaf", "leaf_reference"]
     for result in results:
@@ -31,7 +33,8 @@ def test_quick_benchmark_run(tmp_path, capsys):
         assert all(t > 0 for t in [*result.forward_ms.values(), *result.forward_backward_ms.values()])
         assert result.train_step_ms > 0
     assert "| leaf_reference |" in printed and "LEAF vs reference-equivalent LEAF" in printed
-    assert "Training step LEAF / Mel" in printed
+    assert "Training step leaf / mel" in printed
+    assert "Cost per second of audio relative to 2x0.2s" in printed
     assert json.loads(output.read_text())["results"][1]["frontend"] == "leaf"
 
 
@@ -49,3 +52,43 @@ def test_reference_leaf_matches_fast_leaf():
     fast(x)
     fast.set_weights(reference.get_weights())
     assert global_relative_error(np.asarray(fast(x)), np.asarray(reference(x))) <= 1e-5
+
+
+def _result(benchmark, name, scale, step):
+    settings = benchmark.QUICK_SETTINGS
+    return benchmark.Result(
+        name,
+        forward_ms={setting: scale * (1 + index) for index, setting in enumerate(settings)},
+        forward_backward_ms={setting: 2 * scale * (1 + index) for index, setting in enumerate(settings)},
+        peak_mib={setting: scale for setting in settings},
+        train_step_ms=step,
+    )
+
+
+def test_ratios_over_runs_report_median_and_range():
+    benchmark = _load_benchmark_module()
+    settings = benchmark.QUICK_SETTINGS  # 2 x 0.2 s, then 1 x 0.5 s: 1.25 times the audio
+    runs = [
+        [_result(benchmark, "mel", 1.0, 10.0), _result(benchmark, "leaf", 3.0, 12.0), _result(benchmark, "leaf_reference", 9.0, 20.0)],
+        [_result(benchmark, "mel", 1.0, 10.0), _result(benchmark, "leaf", 4.0, 15.0), _result(benchmark, "leaf_reference", 9.0, 30.0)],
+        [_result(benchmark, "mel", 1.0, 10.0), _result(benchmark, "leaf", 2.0, 13.0), _result(benchmark, "leaf_reference", 9.0, 25.0)],
+    ]
+    collected = benchmark.collect(runs, settings)
+    assert collected["leaf 2x0.2s fwd"] == [3.0, 4.0, 2.0]
+    assert collected["leaf step"] == pytest.approx([1.2, 1.5, 1.3])
+    assert collected["speed-up 2x0.2s fwd"] == pytest.approx([3.0, 2.25, 4.5])
+    # The second setting costs twice the time for 1.25 times the audio.
+    assert collected["leaf per-second 1x0.5s fwd+bwd"] == pytest.approx([1.6, 1.6, 1.6])
+    table = benchmark.runs_table(runs, settings, "tiny CNN")
+    assert "| leaf | 3.0× (2.0–4.0) |" in table
+    assert "1.30× (1.20–1.50)" in table
+    text = benchmark.summary(collected, ["mel", "leaf", "leaf_reference"], settings)
+    assert "forward 3.0× (2.2–4.5) faster" in text
+    assert "Training step leaf / mel: 1.30× (1.20–1.50)" in text
+    assert "1x0.5s: 1.60× (1.60–1.60), 1.60× (1.60–1.60)" in text
+
+
+def test_machine_description_names_the_instruction_sets():
+    benchmark = _load_benchmark_module()
+    text = benchmark.machine_description("cpu")
+    assert "CPU cores (instruction sets:" in text and "TensorFlow" in text
