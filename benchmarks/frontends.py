@@ -451,14 +451,14 @@ def load_average() -> str:
     return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def _run_in_processes(argv: list[str], runs: int, log=print) -> list[dict]:
-    """Runs this script `runs` times, one process after another, and returns each run's JSON."""
+def _run_in_processes(argv: list[str], runs: int, log=print, script: str = __file__) -> list[dict]:
+    """Runs `script` (this one) `runs` times, one process after another, and returns each run's JSON."""
     outputs = []
     with tempfile.TemporaryDirectory() as folder:
         for run in range(runs):
             path = os.path.join(folder, f"run{run}.json")
             log(f"Run {run + 1}/{runs} (separate process)", flush=True)
-            subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--runs", "1", "--json", path], check=True)
+            subprocess.run([sys.executable, os.path.abspath(script), *argv, "--runs", "1", "--json", path], check=True)
             with open(path) as file:
                 outputs.append(json.load(file))
     return outputs

@@ -92,3 +92,37 @@ def test_machine_description_names_the_instruction_sets():
     benchmark = _load_benchmark_module()
     text = benchmark.machine_description("cpu")
     assert "CPU cores (instruction sets:" in text and "TensorFlow" in text
+
+
+def _load_reference_timing():
+    name = "benchmarks_reference_timing"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARK.parent / "reference_timing.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def test_reference_timing_needs_a_checkout_of_the_reference(tmp_path):
+    timing = _load_reference_timing()
+    with pytest.raises(SystemExit, match="git clone https://github.com/google-research/leaf-audio"):
+        timing.load_reference_code(str(tmp_path))
+
+
+def test_reference_timing_reports_ratios_over_runs():
+    timing = _load_reference_timing()
+
+    def run(reference, yardstick, leaf):
+        times = {"reference": reference, "leaf_reference": yardstick, "leaf": leaf}
+        return {
+            "machine": "a machine",
+            "load_average": "0.5",
+            "agreement": {"8x1s": {"reference": 1e-6, "leaf_reference": 2e-7}},
+            "milliseconds": {f"{kind} {name} 8x1s": ms for name, ms in times.items() for kind in ("fwd", "fwd+bwd")},
+        }
+
+    text = timing.report([run(60.0, 50.0, 20.0), run(90.0, 100.0, 30.0), run(80.0, 80.0, 40.0)], ["8x1s"])
+    # reference ÷ leaf_reference: 1.2, 0.9, 1.0; reference ÷ leaf: 3.0, 3.0, 2.0.
+    assert "| 8x1s | fwd | 80.0 | 80.0 | 30.0 | 1.00× (0.90–1.20) | 3.00× (2.00–3.00) |" in text
+    assert "reference code 1.0e-06, leaf_reference 2.0e-07" in text
