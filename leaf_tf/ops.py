@@ -271,6 +271,22 @@ def _block_windows(windows: tf.Tensor, stride: int) -> tf.Tensor:
 
 ACTIVATIONS = ("squared_modulus", "leaky_relu")
 
+# Channels per group of the forward-only pass (the largest divisor of the channel count up to this).
+LEAN_GROUP_CHANNELS = 8
+
+
+def _gradient_may_be_recorded() -> bool:
+    """Whether a gradient tape is recording (eagerly, or while a `tf.function` is traced).
+
+    Keras' `fit` traces its training step under a tape; `predict` and `evaluate` do not.
+    Unknown (an older TensorFlow without this private helper): True, the safe answer.
+    """
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # pragma: no cover - TensorFlow < 2.13
+        return True
+    return bool(record.could_possibly_record())
+
 
 def fused_filterbank_pooling(
     waveforms: tf.Tensor,
@@ -370,7 +386,9 @@ def _fused_function(
         return tf.signal.irfft(tf.signal.rfft(frames)[:, :, tf.newaxis, :] * spectra, fft_length=[fft_length])
 
     def pooled(outputs, windows):
-        outputs = outputs[..., :hop]  # [B, n, F, hop]
+        """`[B, n, F', N]` filter outputs (`F'` = `parts` x the windows' channels) -> `[B, L, C']`."""
+        channels = windows.shape[1]
+        outputs = outputs[..., :hop]  # [B, n, F', hop]
         if activation == "squared_modulus":
             energies = tf.square(outputs[:, :, :channels]) + tf.square(outputs[:, :, channels:])
         else:
@@ -388,6 +406,35 @@ def _fused_function(
     def forward(waveforms, taps, windows):
         outputs = filter_outputs(waveforms, taps)
         return pooled(outputs, windows), outputs
+
+    # The forward pass alone (no gradient will be asked for): channel groups one after another, so
+    # that no [B, n, F, N] tensor exists -- a few MiB instead of ~130 MiB at 8 x 1 s, long clips
+    # included -- and each group's spectra, filter outputs and energies stay in cache.
+    parts = 2 if activation == "squared_modulus" else 1
+    group = max(size for size in range(1, min(channels, LEAN_GROUP_CHANNELS) + 1) if channels % size == 0)
+    groups = channels // group
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def forward_lean(waveforms, taps, windows):
+        frames = _overlap_save_frames(waveforms, _same_left_pad(num_taps) + pool_left, plan)
+        spectra = tf.signal.rfft(frames)[:, :, tf.newaxis, :]  # [B, n, 1, N/2+1]
+        bins = fft_length // 2 + 1
+        # Filter f = p * C + c (part p of channel c) -> group c // g, row p * g + c % g.
+        grouped_spectra = tf.reshape(_filter_spectra(taps, fft_length), [parts, groups, group, bins])
+        grouped_spectra = tf.reshape(tf.transpose(grouped_spectra, (1, 0, 2, 3)), [groups, parts * group, bins])
+        grouped_windows = tf.transpose(tf.reshape(windows, [-1, groups, group]), (1, 0, 2))  # [G, K_p, g]
+
+        def one_group(arguments):
+            filter_spectra, group_windows = arguments
+            outputs = tf.signal.irfft(spectra * filter_spectra, fft_length=[fft_length])
+            return pooled(outputs, group_windows)  # [B, L, g]
+
+        result = tf.map_fn(one_group, (grouped_spectra, grouped_windows), fn_output_signature=tf.float32)
+        return tf.reshape(tf.transpose(result, (1, 2, 0, 3)), [-1, num_frames, channels])
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def recomputed_outputs(waveforms, taps):
+        return filter_outputs(waveforms, taps)
 
     def d_outputs_and_windows(outputs, windows, upstream):
         with tf.GradientTape() as tape:
@@ -435,9 +482,15 @@ def _fused_function(
 
     @tf.custom_gradient
     def fused(waveforms, taps, windows):
-        result, outputs = forward(waveforms, taps, windows)
+        if _gradient_may_be_recorded():
+            result, saved = forward(waveforms, taps, windows)
+        else:
+            result, saved = forward_lean(waveforms, taps, windows), None
 
         def gradient(upstream):
+            # A graph traced without a tape can still be differentiated later: then the
+            # filter outputs are computed again (one more FFT per filter and block).
+            outputs = saved if saved is not None else recomputed_outputs(waveforms, taps)
             d_taps, d_windows = backward_weights(waveforms, taps, windows, outputs, upstream)
             # A separate computation: inside a tf.function it is pruned when nothing
             # asks for the gradient with respect to the waveforms (training a frontend

@@ -431,6 +431,67 @@ def test_fused_leaky_relu_pass(num_samples):
     _assert_as_exact_as_direct(gradients(fused, tf.float32), expected, names, truth, per_channel=False)
 
 
+def _random_fused_arguments(num_samples: int, channels: int, parts: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    taps = tf.constant((0.05 * rng.standard_normal((parts * channels, K))).astype(np.float32))
+    pooling = layers.GaussianLowpass(kernel_size=K, strides=S)
+    pooling.build((None, None, channels))
+    pooling.kernel.assign(rng.uniform(0.01, 0.5, (1, 1, channels, 1)).astype(np.float32))
+    return _signal(num_samples), taps, pooling.windows()[0, :, :, 0]
+
+
+@pytest.mark.parametrize(
+    "activation, channels", [("squared_modulus", 40), ("squared_modulus", 9), ("leaky_relu", 7)]
+)
+@pytest.mark.parametrize("num_samples", [401, 16000])
+def test_fused_forward_without_a_tape_matches_the_recorded_pass(activation, channels, num_samples):
+    """With no tape recording (inference), the fused pass runs channel group after channel group
+    (groups of 8, 3 and 7 channels here) and keeps no filter outputs: same values as the pass a
+    tape records, and as the stages computed directly in float64."""
+    parts = 2 if activation == "squared_modulus" else 1
+    x, taps, windows = _random_fused_arguments(num_samples, channels, parts)
+
+    def fused(signal, taps, windows):
+        return ops.fused_filterbank_pooling(signal, taps, windows, S, activation=activation, negative_slope=0.2)
+
+    def direct(signal, taps, windows):
+        filtered = tf.nn.conv1d(signal[..., tf.newaxis], tf.transpose(taps)[:, tf.newaxis, :], 1, "SAME")
+        if activation == "squared_modulus":
+            energies = tf.square(filtered[..., :channels]) + tf.square(filtered[..., channels:])
+        else:
+            energies = tf.nn.leaky_relu(filtered, 0.2)
+        kernel = windows[tf.newaxis, :, :, tf.newaxis]
+        return tf.nn.depthwise_conv2d(energies[:, tf.newaxis], kernel, (1, S, S, 1), "SAME")[:, 0]
+
+    lean = np.asarray(fused(x, taps, windows))
+    with tf.GradientTape() as tape:
+        tape.watch(taps)
+        recorded = np.asarray(fused(x, taps, windows))
+    truth = np.asarray(direct(*(tf.cast(t, tf.float64) for t in (x, taps, windows))))
+    assert lean.shape == recorded.shape == truth.shape
+    assert global_relative_error(lean, truth) <= TOLERANCE
+    assert global_relative_error(lean, recorded) <= TOLERANCE
+
+
+def test_fused_gradient_of_a_graph_traced_without_a_tape():
+    """A `tf.function` first traced without a tape (forward-only pass, nothing kept) and later
+    differentiated recomputes the filter outputs: same gradients as a pass recorded from the start."""
+    x, taps, windows = _random_fused_arguments(16000, 8, 2, seed=3)
+    upstream = _upstream((x.shape[0], 100, 8))
+    compiled = tf.function(lambda *arguments: ops.fused_filterbank_pooling(*arguments, S))
+    compiled(x, taps, windows)  # traced here, outside any tape
+
+    def gradients(function):
+        inputs = [x, taps, windows]
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            loss = tf.reduce_sum(function(*inputs) * upstream)
+        return [np.asarray(g) for g in tape.gradient(loss, inputs)]
+
+    expected = gradients(lambda *arguments: ops.fused_filterbank_pooling(*arguments, S))
+    _assert_close(gradients(compiled), expected, ["d input", "d taps", "d windows"])
+
+
 def test_leaf_auto_rule_and_fallbacks():
     x = tf.constant(make_signal(4000))[..., tf.newaxis]
     assert leaf_tf.Leaf(n_filters=4).uses_fused_path(x)
