@@ -390,7 +390,7 @@ def summary(ratio_runs: dict[str, list[float]], frontends: list[str], settings: 
 
 
 def runs_table(runs: list[list[Result]], settings: dict[str, tuple[int, int]], encoder_name: str) -> str:
-    """A Markdown table of each ratio to Mel (median and range over the runs) and the median peak memory."""
+    """A Markdown table of each ratio to Mel and of the peak memory (MiB), median and range over the runs."""
     ratio_runs = collect(runs, settings)
     header = ["frontend"]
     for setting in settings:
@@ -404,7 +404,7 @@ def runs_table(runs: list[list[Result]], settings: dict[str, tuple[int, int]], e
             row += [
                 _spread(ratio_runs.get(f"{result.frontend} {setting} fwd", []), 1),
                 _spread(ratio_runs.get(f"{result.frontend} {setting} fwd+bwd", []), 1),
-                f"{statistics.median(peaks):.0f}" if peaks else "n/a",
+                _spread(peaks, 0, "") if peaks else "n/a",
             ]
         row.append(_spread(ratio_runs.get(f"{result.frontend} step", [])))
         lines.append("| " + " | ".join(row) + " |")
