@@ -144,8 +144,6 @@ def copy_weights(source, reference) -> None:
 
 
 def measure(reference_code: str, settings: list[str], repeats: int) -> dict:
-    import tensorflow as tf
-
     frontend, postprocessing = load_reference_code(reference_code)
     benchmark = _frontends_benchmark()
     import leaf_tf
