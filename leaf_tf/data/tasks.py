@@ -401,7 +401,7 @@ def _register_paper_tasks() -> None:
         hash_splits={"train": ("train_clean100", 0, 8), "validation": ("train_clean100", 8, 9),
                      "test": ("train_clean100", 9, 10)},
         label_values=("speaker_id", _librispeech_speakers),
-        notes="TFDS librispeech has no speaker label and its official splits share no speaker: we use the 251 "
+        notes="TFDS librispeech's official splits share no speaker: we take its speaker_id labels of the 251 "
               "speakers of train-clean-100 and split their utterances 80/10/10 by a hash of the utterance id.",
         how_to_get=_prepare_command("librispeech", False, " (all 57 GiB of archives are downloaded; TFDS needs "
                                     "pydub and ffmpeg to decode FLAC)."),
@@ -435,17 +435,23 @@ def _register_paper_tasks() -> None:
     register_task(Task(
         name="language_id", tfds_name="voxforge", num_classes=6, paper_task="Language Id.",
         notes="TFDS voxforge 1.0.0: 6 languages, speaker-disjoint 70/10/20 splits; int64 audio holding int16 values.",
-        how_to_get="It needs a manual download (~100 GB while building) and apache-beam: see "
-                   "https://www.tensorflow.org/datasets/catalog/voxforge, then "
-                   "tfds.builder('voxforge', data_dir=DATA_DIR).download_and_prepare().",
+        how_to_get=_prepare_command(
+            "voxforge", True,
+            "It needs a manual download: every archive listed in "
+            "https://storage.googleapis.com/tfds-data/downloads/voxforge/voxforge_urls.txt, downloaded into FOLDER "
+            "keeping its path (~100 GB while building), and `pip install apache-beam`.",
+        ),
     ))
     register_task(Task(
         name="speaker_id_voxceleb", tfds_name="voxceleb", num_classes=1252, paper_task="Speaker Id. (VoxCeleb1)",
         notes="TFDS voxceleb 1.2.1: labels are the numbers of id10001..id11251 (1,252 outputs, 0 unused); it reads "
               "only the dev archive, so the 40 speakers of the VoxCeleb1 test archive are missing (1,211 speakers).",
-        how_to_get="It needs a manual download (registration at https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox1.html): "
-                   "put vox_dev_wav.zip in DATA_DIR/downloads/manual, then "
-                   "tfds.builder('voxceleb', data_dir=DATA_DIR).download_and_prepare().",
+        how_to_get=_prepare_command(
+            "voxceleb", True,
+            "It needs a manual download (registration at https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox1.html): "
+            "join the dev archive's parts into the file TFDS reads, `cat vox1_dev_wav_parta* > FOLDER/vox_dev_wav.zip`; "
+            "TFDS downloads iden_split.txt itself while preparing (network needed).",
+        ),
     ))
     register_task(Task(
         name="audioset", tfds_name="audioset/balanced", num_classes=527, multi_label=True,

@@ -211,3 +211,24 @@ def test_clips_with_non_finite_audio_are_dropped_and_named(capfd):
     err = capfd.readouterr().err
     assert 'skipped clip "b.wav" of my_task/train: its audio holds NaN or infinite samples.' in err
     assert 'skipped clip "d.wav" of my_task/train' in err and "a.wav" not in err
+
+
+def test_every_how_to_get_holds_commands_that_work_when_pasted():
+    """Each `leaf-tf prepare` command in a task's instructions parses and names a known builder, and
+    each `python -c "..."` snippet is valid Python: no placeholders that break when pasted."""
+    import re
+
+    import tensorflow_datasets as tfds
+
+    import leaf_tf.data.builders  # noqa: F401 (registers the project's builders)
+    from leaf_tf.commands import prepare
+
+    parser = prepare.build_parser()
+    for task in tasks.TASKS.values():
+        text = task.how_to_get  # tasks without their own text (e.g. audio folders of other tests) get a generic one
+        for command in re.findall(r"leaf-tf prepare ((?:[\w/.]+)(?: --\w+=\S+)*)", text):
+            arguments = parser.parse_args(command.rstrip(".").split())
+            tfds.builder_cls(arguments.name.split("/")[0])  # raises for an unknown name
+        for snippet in re.findall(r'python -c "([^"]+)"', text):
+            compile(snippet, f"<{task.name} how_to_get>", "exec")
+        assert "data_dir=DATA_DIR)" not in text, task.name

@@ -11,7 +11,7 @@ Every builder reads a manual_dir (its `MANUAL_DOWNLOAD_INSTRUCTIONS` say what
 to download and how to lay it out), and stores `audio` as mono 16 kHz int16
 (`tfds.features.Audio`, divide by 32768 for float), `label` and `id`, with
 `supervised_keys=("audio", "label")`. Prepare one with
-`tfds build <name> --imports=leaf_tf.data.builders --manual_dir=<dir>`.
+`leaf-tf prepare <name> --manual_dir=<dir> [--data_dir=<dir>]`.
 """
 
 from leaf_tf.data.builders.audioset import Audioset
