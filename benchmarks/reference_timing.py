@@ -74,9 +74,8 @@ def _stand_in(name: str, **attributes) -> types.ModuleType:
     return module
 
 
-def install_stand_ins() -> list[str]:
+def install_stand_ins() -> None:
     """Stand-in modules for the reference's uninstallable imports (only those that are missing)."""
-    installed = []
     try:
         import lingvo.core.spectrum_augmenter  # noqa: F401
     except ImportError:
@@ -88,7 +87,6 @@ def install_stand_ins() -> list[str]:
 
         augmenter = _stand_in("lingvo.core.spectrum_augmenter", SpectrumAugmenter=SpectrumAugmenter)
         _stand_in("lingvo", core=_stand_in("lingvo.core", spectrum_augmenter=augmenter))
-        installed.append("lingvo")
     try:
         import tensorflow_addons  # noqa: F401
     except ImportError:
@@ -97,8 +95,6 @@ def install_stand_ins() -> list[str]:
             for name in ("InstanceNormalization", "GroupNormalization")
         }
         _stand_in("tensorflow_addons", layers=_stand_in("tensorflow_addons.layers", **layers))
-        installed.append("tensorflow_addons")
-    return installed
 
 
 def load_reference_code(folder: str):

@@ -281,11 +281,11 @@ def _gradient_may_be_recorded() -> bool:
     """Whether a gradient tape is recording (eagerly, or while a `tf.function` is traced).
 
     Keras' `fit` traces its training step under a tape; `predict` and `evaluate` do not.
-    Unknown (an older TensorFlow without this private helper): True, the safe answer.
+    Where this private helper is missing (a TensorFlow that moved it): True, the safe answer.
     """
     try:
         from tensorflow.python.eager import record
-    except ImportError:  # pragma: no cover - TensorFlow < 2.13
+    except ImportError:  # pragma: no cover - present in every TensorFlow this package supports
         return True
     return bool(record.could_possibly_record())
 
@@ -521,8 +521,9 @@ def _fused_function(
 
     @tf.custom_gradient
     def fused(waveforms, taps, windows):
-        # The gradient is `gradient` below: no tape may differentiate the compiled calls themselves
-        # (an eager tape would try to, and XLA loops cannot hand their intermediates out).
+        # The gradient is `gradient` below. Without the stops, an eager tape would also record the
+        # compiled calls and make them hand out their intermediates for a gradient never taken
+        # (which the XLA loop of `forward_lean` cannot do at all).
         arguments = [tf.stop_gradient(tensor) for tensor in (waveforms, taps, windows)]
         if _gradient_may_be_recorded():
             result, saved = forward(*arguments)

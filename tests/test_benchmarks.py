@@ -12,14 +12,18 @@ import pytest
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "frontends.py"
 
 
-def _load_benchmark_module():
-    name = "benchmarks_frontends"
+def _load(name: str, path: Path):
+    """A benchmark script as a module (registered under `name`, as the scripts load each other)."""
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARK)
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def _load_benchmark_module():
+    return _load("benchmarks_frontends", BENCHMARK)
 
 
 def test_quick_benchmark_run(tmp_path, capsys):
@@ -32,6 +36,7 @@ def test_quick_benchmark_run(tmp_path, capsys):
         assert set(result.forward_ms) == set(benchmark.QUICK_SETTINGS)
         assert all(t > 0 for t in [*result.forward_ms.values(), *result.forward_backward_ms.values()])
         assert result.train_step_ms > 0
+        assert set(result.forward_peak_mib) == set(benchmark.QUICK_SETTINGS)
     assert "| leaf_reference |" in printed and "LEAF vs reference-equivalent LEAF" in printed
     assert "Training step leaf / mel" in printed
     assert "Cost per second of audio relative to 2x0.2s" in printed
@@ -95,13 +100,7 @@ def test_machine_description_names_the_instruction_sets():
 
 
 def _load_reference_timing():
-    name = "benchmarks_reference_timing"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARK.parent / "reference_timing.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return _load("benchmarks_reference_timing", BENCHMARK.parent / "reference_timing.py")
 
 
 def test_reference_timing_needs_a_checkout_of_the_reference(tmp_path):
