@@ -236,7 +236,8 @@ class Result:
     frontend: str
     forward_ms: dict = field(default_factory=dict)
     forward_backward_ms: dict = field(default_factory=dict)
-    peak_mib: dict = field(default_factory=dict)
+    peak_mib: dict = field(default_factory=dict)  # forward + backward
+    forward_peak_mib: dict = field(default_factory=dict)
     train_step_ms: float | None = None
 
 
@@ -250,7 +251,7 @@ def benchmark(
     log=print,
 ) -> list[Result]:
     """Times every frontend at every setting (all interleaved, see `interleaved_median_ms`) and
-    measures its peak memory, then times the training steps (interleaved too)."""
+    measures its peak memory (forward, and forward + backward), then times the training steps (interleaved too)."""
     memory = PeakMemory(device)
     results = {name: Result(name) for name in frontends}
     forward_calls, backward_calls = {}, {}
@@ -267,13 +268,14 @@ def benchmark(
     milliseconds = interleaved_median_ms(calls, repeats)
     for (name, setting), call in backward_calls.items():
         result = results[name]
+        result.forward_peak_mib[setting] = memory.measure(*forward_calls[name, setting])
         result.forward_ms[setting] = milliseconds["forward", name, setting]
         result.forward_backward_ms[setting] = milliseconds["forward_backward", name, setting]
         result.peak_mib[setting] = memory.measure(*call)
         log(
             f"  {name:15s} {setting:7s} forward {result.forward_ms[setting]:8.1f} ms   "
             f"forward+backward {result.forward_backward_ms[setting]:8.1f} ms   "
-            f"peak {_format(result.peak_mib[setting])} MiB",
+            f"peak {_format(result.forward_peak_mib[setting])} / {_format(result.peak_mib[setting])} MiB",
             flush=True,
         )
     if train_setting is not None:
@@ -298,7 +300,8 @@ def table(results: list[Result], settings: dict[str, tuple[int, int]], encoder_n
     mel = next((r for r in results if r.frontend == "mel"), None)
     header = ["frontend"]
     for setting in settings:
-        header += [f"{setting} fwd ms", "÷ mel", f"{setting} fwd+bwd ms", "÷ mel", f"{setting} peak MiB"]
+        header += [f"{setting} fwd ms", "÷ mel", f"{setting} fwd+bwd ms", "÷ mel"]
+        header += [f"{setting} fwd peak MiB", f"{setting} fwd+bwd peak MiB"]
     header += [f"{encoder_name} step ms", "÷ mel"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for result in results:
@@ -311,6 +314,7 @@ def table(results: list[Result], settings: dict[str, tuple[int, int]], encoder_n
                 _ratio(result.forward_ms[setting], baseline_fwd),
                 _format(result.forward_backward_ms[setting]),
                 _ratio(result.forward_backward_ms[setting], baseline_bwd),
+                _format(result.forward_peak_mib.get(setting), 0),
                 _format(result.peak_mib[setting], 0),
             ]
         row += [_format(result.train_step_ms), _ratio(result.train_step_ms, mel.train_step_ms if mel else None)]
@@ -394,18 +398,20 @@ def runs_table(runs: list[list[Result]], settings: dict[str, tuple[int, int]], e
     ratio_runs = collect(runs, settings)
     header = ["frontend"]
     for setting in settings:
-        header += [f"{setting} fwd ÷ mel", f"{setting} fwd+bwd ÷ mel", f"{setting} peak MiB"]
+        header += [f"{setting} fwd ÷ mel", f"{setting} fwd+bwd ÷ mel", f"{setting} fwd peak MiB"]
+        header += [f"{setting} fwd+bwd peak MiB"]
     header += [f"{encoder_name} step ÷ mel"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for index, result in enumerate(runs[0]):
         row = [result.frontend]
         for setting in settings:
-            peaks = [run[index].peak_mib[setting] for run in runs if run[index].peak_mib[setting] is not None]
             row += [
                 _spread(ratio_runs.get(f"{result.frontend} {setting} fwd", []), 1),
                 _spread(ratio_runs.get(f"{result.frontend} {setting} fwd+bwd", []), 1),
-                _spread(peaks, 0, "") if peaks else "n/a",
             ]
+            for kind in ("forward_peak_mib", "peak_mib"):
+                peaks = [getattr(run[index], kind).get(setting) for run in runs]
+                row.append(_spread([peak for peak in peaks if peak is not None], 0, ""))
         row.append(_spread(ratio_runs.get(f"{result.frontend} step", [])))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -425,17 +431,16 @@ CPU_FEATURES = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx51
 
 def machine_description(device: str) -> str:
     """CPU model, core count, vector instruction sets, TensorFlow and Keras versions (and the GPU)."""
-    cpu, flags = platform.processor() or platform.machine(), set()
+    fields = {}  # the first value of each /proc/cpuinfo field (the first core's)
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
                 key, _, value = line.partition(":")
-                if key.strip() == "model name" and cpu in ("", platform.machine(), platform.processor()):
-                    cpu = value.strip()
-                elif key.strip() in ("flags", "Features") and not flags:
-                    flags = set(value.split())
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    cpu = fields.get("model name") or platform.processor() or platform.machine()
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
     features = " ".join(feature for feature in CPU_FEATURES if feature in flags) or "unknown"
     text = (
         f"{cpu}, {os.cpu_count()} CPU cores (instruction sets: {features}), "
