@@ -28,10 +28,12 @@ class UsageError(Exception):
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the user's to fix, reported in one line (imported late: they need TensorFlow)."""
+    from leaf_tf.data.audio_io import MissingDecoderError
     from leaf_tf.data.tasks import DatasetNotPreparedError
     from leaf_tf.training import TrainingError
 
-    return DatasetNotPreparedError, FileNotFoundError, PermissionError, ValueError, TypeError, TrainingError
+    return (DatasetNotPreparedError, FileNotFoundError, PermissionError, ValueError, TypeError, TrainingError,
+            MissingDecoderError)
 
 
 def find_config(path: str) -> str:

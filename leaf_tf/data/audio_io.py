@@ -2,10 +2,13 @@
 
 `tf.audio.decode_wav` reads only 16-bit PCM WAV, and TFDS's `Audio` feature
 needs `pydub` and `ffmpeg` to decode anything itself. This module decodes with
-`soundfile` (libsndfile: WAV of any bit depth, FLAC, OGG/Vorbis, OGG/Opus,
-MP3), reads the bytes through `tf.io.gfile` (so local paths, `gs://` paths and
-TFDS's fake test file system all work), down-mixes to mono and resamples with
-`soxr` (falling back to `scipy.signal.resample_poly` when `soxr` is missing).
+`soundfile` (libsndfile: WAV of any bit depth, FLAC, OGG/Vorbis, Opus, MP3)
+and, for the AAC and WebM audio that YouTube downloaders write (`.m4a`,
+`.aac`, `.webm`, `.mp4`), with FFmpeg through PyAV when it is installed
+(`pip install 'leaf_tf[av]'`). It reads the bytes through `tf.io.gfile` (so
+local paths, `gs://` paths and TFDS's fake test file system all work),
+down-mixes to mono and resamples with `soxr` (falling back to
+`scipy.signal.resample_poly` when `soxr` is missing).
 
 Conventions shared with the dataset builders:
 
@@ -25,6 +28,7 @@ array([     0,  16384, -32768,  32767], dtype=int16)
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import os
@@ -36,8 +40,13 @@ import tensorflow_datasets as tfds
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "FFMPEG_EXTENSIONS",
+    "SOUNDFILE_EXTENSIONS",
     "AudioDecodeError",
+    "AudioFileInfo",
     "Int16Audio",
+    "MissingDecoderError",
+    "audio_file_info",
     "load_audio",
     "read_audio",
     "resample",
@@ -45,8 +54,12 @@ __all__ = [
     "to_int16",
 ]
 
-# File name extensions `load_audio` decodes (lower case, with the dot).
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# File name extensions (lower case, with the dot) libsndfile decodes; `.opus` is Ogg Opus, as `yt-dlp -x` writes it.
+SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3")
+# Containers libsndfile cannot read, decoded with FFmpeg through the optional PyAV package.
+FFMPEG_EXTENSIONS = (".m4a", ".aac", ".webm", ".mp4")
+# Every extension `load_audio` decodes.
+AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS
 
 INT16_SCALE = 32768.0
 
@@ -55,23 +68,43 @@ class AudioDecodeError(ValueError):
     """An audio file could not be decoded: corrupt, empty, or not audio."""
 
 
-def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Decodes an audio file without changing its rate or channels.
+class MissingDecoderError(ImportError):
+    """The file's format needs a decoder that is not installed (PyAV for `.m4a`, `.aac`, `.webm`, `.mp4`).
 
-    Args:
-      path: a local path or any path `tf.io.gfile` understands (`gs://...`).
-
-    Returns:
-      `(audio, sample_rate_hz)`: `audio` is float32 `[frames, channels]` as
-      libsndfile returns it (integer PCM scaled by `1 / 2**(bits - 1)`; float
-      files unscaled, so they may exceed `[-1, 1]`).
-
-    Raises:
-      FileNotFoundError: the file does not exist.
-      AudioDecodeError: the file is empty, corrupt, not audio, holds no
-        samples, or holds NaN / infinite samples.
+    An `ImportError`, not an `AudioDecodeError`: every file of that format
+    would fail alike, so callers that skip undecodable files must stop instead.
     """
-    path = os.fspath(path)
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioFileInfo:
+    """What a file's header says: rate, frame count (may be approximate for compressed containers) and channels."""
+
+    sample_rate: int
+    frames: int
+    channels: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def _needs_ffmpeg(path: str) -> bool:
+    return path.lower().endswith(FFMPEG_EXTENSIONS)
+
+
+def _import_av(path: str):
+    try:
+        import av
+    except ImportError as e:
+        raise MissingDecoderError(
+            f"Decoding {path} needs FFmpeg through PyAV, which is not installed: pip install 'leaf_tf[av]' "
+            f"(or pip install av). Without it leaf_tf reads {', '.join(SOUNDFILE_EXTENSIONS)} files."
+        ) from e
+    return av
+
+
+def _read_bytes(path: str) -> bytes:
     try:
         with tf.io.gfile.GFile(path, "rb") as f:
             data = f.read()
@@ -81,14 +114,117 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         raise AudioDecodeError(f"Could not read audio file {path}: {e.message}") from e
     if not data:
         raise AudioDecodeError(f"Audio file {path} is empty (0 bytes).")
+    return data
+
+
+def _decode_with_ffmpeg(path: str, data: bytes) -> tuple[np.ndarray, int]:
+    """All of the first audio stream as float32 `[frames, channels]` (FFmpeg through PyAV)."""
+    av = _import_av(path)
     try:
-        audio, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except Exception as e:  # libsndfile reports corrupt data with several exception types.
-        raise AudioDecodeError(
-            f"Could not decode audio file {path} with soundfile (WAV, FLAC, OGG and MP3 are supported): {e}"
-        ) from e
-    if audio.shape[0] == 0:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.audio:
+                raise AudioDecodeError(f"{path} has no audio stream.")
+            stream = container.streams.audio[0]
+            # Planar float keeps every channel and rate as they are; [channels, n] per frame.
+            to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
+            chunks = [plane for frame in container.decode(stream) for plane in
+                      (out.to_ndarray() for out in to_float.resample(frame))]
+            chunks += [out.to_ndarray() for out in to_float.resample(None)]
+            rate = int(stream.rate)
+    except AudioDecodeError:
+        raise
+    except Exception as e:  # FFmpeg reports corrupt data with several exception types.
+        raise AudioDecodeError(f"Could not decode audio file {path} with FFmpeg (PyAV): {e}") from e
+    if not chunks:
         raise AudioDecodeError(f"Audio file {path} contains no samples.")
+    return np.ascontiguousarray(np.concatenate(chunks, axis=1).T, dtype=np.float32), rate
+
+
+def audio_file_info(path: str | os.PathLike) -> AudioFileInfo:
+    """Rate, frames and channels of an audio file, from its header (libsndfile) or container (PyAV).
+
+    Cheap for libsndfile formats; for FFmpeg formats the container's duration
+    is used when it states one (frames then approximate), else the file is
+    decoded to count them.
+
+    Raises:
+      FileNotFoundError, AudioDecodeError, MissingDecoderError: as `read_audio`.
+    """
+    path = os.fspath(path)
+    data = _read_bytes(path)
+    if _needs_ffmpeg(path):
+        av = _import_av(path)
+        try:
+            with av.open(io.BytesIO(data)) as container:
+                if container.streams.audio:
+                    stream = container.streams.audio[0]
+                    seconds = None
+                    if stream.duration is not None and stream.time_base is not None:
+                        seconds = float(stream.duration * stream.time_base)
+                    elif container.duration is not None:
+                        seconds = container.duration / 1e6  # microseconds
+                    if seconds is not None and seconds > 0:
+                        return AudioFileInfo(int(stream.rate), int(round(seconds * stream.rate)), stream.channels)
+        except Exception as e:
+            raise AudioDecodeError(f"Could not read the container of {path} with FFmpeg (PyAV): {e}") from e
+        audio, rate = _decode_with_ffmpeg(path, data)
+        return AudioFileInfo(rate, audio.shape[0], audio.shape[1])
+    try:
+        info = sf.info(io.BytesIO(data))
+    except Exception as e:
+        raise AudioDecodeError(f"Could not read the header of audio file {path} with soundfile: {e}") from e
+    return AudioFileInfo(int(info.samplerate), int(info.frames), int(info.channels))
+
+
+def read_audio(
+    path: str | os.PathLike, *, start_seconds: float = 0.0, stop_seconds: float | None = None
+) -> tuple[np.ndarray, int]:
+    """Decodes an audio file, or the part `[start_seconds, stop_seconds)` of it, without changing rate or channels.
+
+    Args:
+      path: a local path or any path `tf.io.gfile` understands (`gs://...`).
+      start_seconds: where to start, in seconds from the beginning.
+      stop_seconds: where to stop (exclusive); None for the end of the file.
+        Frames are `round(seconds * rate)`; a range past the end is cut at the
+        end. libsndfile formats seek instead of decoding what is skipped.
+
+    Returns:
+      `(audio, sample_rate_hz)`: `audio` is float32 `[frames, channels]` as
+      the decoder returns it (integer PCM scaled by `1 / 2**(bits - 1)`; float
+      files unscaled, so they may exceed `[-1, 1]`).
+
+    Raises:
+      FileNotFoundError: the file does not exist.
+      AudioDecodeError: the file is empty, corrupt, not audio, holds no
+        samples (in the range asked for), or holds NaN / infinite samples.
+      MissingDecoderError: the format needs PyAV, which is not installed.
+    """
+    path = os.fspath(path)
+    if start_seconds < 0 or (stop_seconds is not None and stop_seconds < start_seconds):
+        raise ValueError(f"read_audio({path}): need 0 <= start_seconds <= stop_seconds, got {start_seconds}, {stop_seconds}.")
+    data = _read_bytes(path)
+    if _needs_ffmpeg(path):
+        audio, sample_rate = _decode_with_ffmpeg(path, data)
+        start = int(round(start_seconds * sample_rate))
+        stop = None if stop_seconds is None else int(round(stop_seconds * sample_rate))
+        audio = audio[start:stop]
+    else:
+        try:
+            with sf.SoundFile(io.BytesIO(data)) as f:
+                sample_rate = f.samplerate
+                start = min(int(round(start_seconds * sample_rate)), f.frames)
+                if start:
+                    f.seek(start)
+                # -1 reads to the end: the header's frame count of an MP3 can be an estimate.
+                count = -1 if stop_seconds is None else max(0, int(round(stop_seconds * sample_rate)) - start)
+                audio = f.read(count, dtype="float32", always_2d=True)
+        except Exception as e:  # libsndfile reports corrupt data with several exception types.
+            raise AudioDecodeError(
+                f"Could not decode audio file {path} with soundfile (it reads {', '.join(SOUNDFILE_EXTENSIONS)}): {e}"
+            ) from e
+    if audio.shape[0] == 0:
+        where = "" if start_seconds == 0 and stop_seconds is None else f" between {start_seconds} s and {stop_seconds} s"
+        raise AudioDecodeError(f"Audio file {path} contains no samples{where}.")
     if not np.all(np.isfinite(audio)):
         raise AudioDecodeError(f"Audio file {path} contains NaN or infinite samples.")
     return audio, int(sample_rate)
@@ -125,7 +261,9 @@ def resample(audio: np.ndarray, orig_rate_hz: int, target_rate_hz: int) -> np.nd
     return out.astype(dtype)
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+def load_audio(
+    path: str | os.PathLike, sample_rate: int = 16000, *, start_seconds: float = 0.0, stop_seconds: float | None = None
+) -> np.ndarray:
     """Decodes an audio file to a mono float32 waveform at `sample_rate` Hz.
 
     Multi-channel audio is down-mixed by averaging the channels; the result is
@@ -136,6 +274,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     Args:
       path: a local path or any path `tf.io.gfile` understands.
       sample_rate: the output rate in Hz.
+      start_seconds, stop_seconds: the part of the file to decode (see `read_audio`).
 
     Returns:
       float32 `[samples]` in `[-1, 1]`.
@@ -143,8 +282,9 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
     Raises:
       FileNotFoundError: the file does not exist.
       AudioDecodeError: the file cannot be decoded or holds no samples.
+      MissingDecoderError: the format needs PyAV, which is not installed.
     """
-    audio, file_rate = read_audio(path)
+    audio, file_rate = read_audio(path, start_seconds=start_seconds, stop_seconds=stop_seconds)
     mono = audio[:, 0] if audio.shape[1] == 1 else audio.mean(axis=1, dtype=np.float32)
     mono = resample(mono, file_rate, sample_rate)
     return np.clip(mono, -1.0, 1.0).astype(np.float32, copy=False)

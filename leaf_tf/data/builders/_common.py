@@ -54,9 +54,15 @@ def dataset_info(
     )
 
 
-def read_clip(path: epath.PathLike, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:
-    """Decodes, down-mixes and resamples one file to the int16 [samples] stored by the builders."""
-    return to_int16(load_audio(path, sample_rate))
+def read_clip(
+    path: epath.PathLike,
+    sample_rate: int = SAMPLE_RATE_HZ,
+    *,
+    start_seconds: float = 0.0,
+    stop_seconds: float | None = None,
+) -> np.ndarray:
+    """Decodes, down-mixes and resamples one file (or its part `[start_seconds, stop_seconds)`) to int16 [samples]."""
+    return to_int16(load_audio(path, sample_rate, start_seconds=start_seconds, stop_seconds=stop_seconds))
 
 
 def build_commands(name: str) -> str:
