@@ -386,3 +386,27 @@ def test_package_registers_every_builder():
         # Every version has its note, and the newest note is the version built.
         assert str(cls.VERSION) in cls.RELEASE_NOTES
         assert max(map(tfds.core.Version, cls.RELEASE_NOTES)) == cls.VERSION
+
+
+@pytest.mark.parametrize("builder_cls", [
+    tut.TutUrbanAcousticScenes2018, dcase2018_bird_audio_detection.Dcase2018BirdAudioDetection,
+    speech_commands_v2_35.SpeechCommandsV235, audioset.Audioset,
+])
+def test_instructions_hold_commands_that_work_when_pasted(builder_cls):
+    """Every `leaf-tf prepare` command in a builder's instructions parses (line continuations joined) and names
+    a registered builder; the Python snippet compiles."""
+    import re
+    import textwrap
+
+    from leaf_tf.commands import prepare
+
+    text = tfds.core.utils.dedent(builder_cls.MANUAL_DOWNLOAD_INSTRUCTIONS).replace("\\\n", " ")
+    commands = re.findall(r"leaf-tf prepare ([^\n]+)", text)
+    assert commands
+    for command in commands:
+        arguments = prepare.build_parser().parse_args(command.split())
+        assert tfds.builder_cls(arguments.name.split("/")[0]) is builder_cls
+        if arguments.beam_pipeline_options:
+            assert all("=" in item for item in arguments.beam_pipeline_options.split(","))
+    snippet = textwrap.dedent(text.split("or from Python:", 1)[1])
+    compile(snippet, f"<{builder_cls.name} instructions>", "exec")

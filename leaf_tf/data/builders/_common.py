@@ -68,9 +68,10 @@ def read_clip(
 def build_commands(name: str) -> str:
     """The commands that prepare builder `name` (a `name/config` is fine) from a manual_dir."""
     return f"""
-    Then prepare it (decodes every clip to 16 kHz mono int16 under the TFDS data_dir) with
+    Then prepare it (decodes every clip to 16 kHz mono int16 under the TFDS data_dir: ~/tensorflow_datasets,
+    or TFDS_DATA_DIR, or add --data_dir=/path/to/data_dir) with
 
-        leaf-tf prepare {name} --manual_dir=/path/to/manual_dir [--data_dir=...]
+        leaf-tf prepare {name} --manual_dir=/path/to/manual_dir
 
     or, with apache-beam installed (the `tfds` CLI of tensorflow-datasets 4.9.10 needs it to start),
 

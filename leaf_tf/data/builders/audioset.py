@@ -74,6 +74,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import tensorflow_datasets as tfds
@@ -100,6 +101,9 @@ CSV_URL = "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv"
 SEGMENT_TOLERANCE_SECONDS = 0.5
 # Less audio than one 25 ms analysis window in a segment gives no feature frame: such clips are skipped.
 MIN_CLIP_SECONDS = 0.025
+# Beam: segments per job shard file, and the fewest shards a split is cut into.
+BEAM_JOBS_PER_SHARD = 1000
+BEAM_MIN_SHARDS = 64
 # The per-split counts kept in info.metadata["clips"], in the order the summary line gives them.
 CLIP_COUNTS = ("segments", "written", "cut", "short", "too_short", "no_file", "undecodable")
 
@@ -256,7 +260,7 @@ def plan_clip(file_seconds: float, segment: Segment) -> tuple[str, float, float 
 
 @dataclasses.dataclass(frozen=True)
 class ClipJob:
-    """One segment to write: its labels as class indices and its audio file (picklable, for Beam workers)."""
+    """One segment to write: its labels as class indices and its audio file."""
 
     segment: Segment
     labels: tuple[int, ...]
@@ -288,17 +292,50 @@ def segment_example(job: ClipJob) -> tuple[tuple[str, ...], tuple[str, dict] | N
     return tuple(counts), (job.segment.ytid, example), None
 
 
-def _beam_segment_example(job: ClipJob, namespace: str) -> Iterator[tuple[str, dict]]:
-    """`segment_example` in a Beam worker: counts go to Beam counters in `namespace`, errors to the log."""
+def write_job_shards(jobs: Sequence[ClipJob], folder: epath.Path, shards: int) -> list[str]:
+    """Writes `jobs` as JSON lines into up to `shards` files under `folder`; returns their paths.
+
+    Beam workers read these instead of a list inside the pipeline: a list
+    given to `beam.Create` travels in the pipeline's description, which the
+    runner serialises and ships to its workers (hundreds of MB for full
+    AudioSet's two million segments); a few thousand file names are small.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    shards = max(1, min(shards, len(jobs)))
+    paths = []
+    for k in range(shards):
+        path = folder / f"jobs-{k:05d}-of-{shards:05d}.jsonl"
+        lines = [
+            json.dumps([j.segment.ytid, j.segment.start_seconds, j.segment.end_seconds, list(j.labels), j.path])
+            for j in jobs[k::shards]
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(str(path))
+    return paths
+
+
+def read_job_shard(path: str) -> list[ClipJob]:
+    """The jobs `write_job_shards` wrote into one file."""
+    jobs = []
+    for line in epath.Path(path).read_text().splitlines():
+        if line.strip():
+            ytid, start, end, labels, audio_path = json.loads(line)
+            jobs.append(ClipJob(Segment(ytid, start, end, ()), tuple(labels), audio_path))
+    return jobs
+
+
+def _beam_job_shard_examples(path: str, namespace: str) -> Iterator[tuple[str, dict]]:
+    """Decodes every job of one shard in a Beam worker: counts go to Beam counters in `namespace`, errors to the log."""
     from apache_beam.metrics import Metrics
 
-    counts, keyed_example, error = segment_example(job)
-    for name in counts:
-        Metrics.counter(namespace, name).inc()
-    if error:
-        logging.warning("audioset: skipped %s", error)
-    if keyed_example is not None:
-        yield keyed_example
+    for job in read_job_shard(path):
+        counts, keyed_example, error = segment_example(job)
+        for name in counts:
+            Metrics.counter(namespace, name).inc()
+        if error:
+            logging.warning("audioset: skipped %s", error)
+        if keyed_example is not None:
+            yield keyed_example
 
 
 def summary_line(name: str, split: str, counts: Mapping[str, int], errors: Sequence[str] = ()) -> str:
@@ -438,6 +475,8 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> dict[str, Iterator]:
         manual_dir = _common.manual_dir_or_raise(dl_manager, self)
         layout, found = self.plan(manual_dir)
+        if self._use_beam:  # Under the download dir: inside data_dir, so cluster workers can read it.
+            self._jobs_dir = epath.Path(dl_manager.download_dir) / f"{self.name}_{self.builder_config.name}_jobs"
         self.info.metadata["layout"] = layout.name
         self.info.metadata["clips"] = {}
         generators = {}
@@ -468,9 +507,18 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self, split: str, jobs: Sequence[ClipJob]):
         if self._use_beam:
-            from apache_beam import Create, FlatMap
+            import apache_beam as beam
 
-            return Create(jobs) | FlatMap(functools.partial(_beam_segment_example, namespace=f"{self.name}/{split}"))
+            # About BEAM_JOBS_PER_SHARD segments a shard, and enough shards to keep every worker busy.
+            shards = max(BEAM_MIN_SHARDS, -(-len(jobs) // BEAM_JOBS_PER_SHARD))
+            paths = write_job_shards(jobs, self._jobs_dir / split, shards)
+            namespace = f"{self.name}/{split}"
+            # Reshuffle: runners may otherwise run every shard on the worker that created the list.
+            return (
+                beam.Create(paths)
+                | beam.Reshuffle()
+                | beam.FlatMap(functools.partial(_beam_job_shard_examples, namespace=namespace))
+            )
         return self._generate_in_process(split, jobs)
 
     def _generate_in_process(self, split: str, jobs: Sequence[ClipJob]) -> Iterator[tuple[str, dict]]:
@@ -488,6 +536,9 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
 
     def _process_pipeline_result(self, pipeline_result) -> None:
         from apache_beam.metrics.metric import MetricsFilter
+
+        if self._jobs_dir.exists():
+            self._jobs_dir.rmtree()
 
         for split, counts in self.info.metadata["clips"].items():
             namespace = f"{self.name}/{split}"

@@ -108,7 +108,12 @@ class Dcase2018BirdAudioDetection(tfds.core.GeneratorBasedBuilder):
                          label CSV warblrb10k_public_metadata_2018.csv (figshare)
       BirdVox-DCASE-20k: https://zenodo.org/record/1208080 -> BirdVox-DCASE-20k.zip
                          label CSV BirdVoxDCASE20k_csvpublic.csv (figshare)
-    Unzip each archive into its own folder under manual_dir and put its CSV beside the audio:
+    Unzip each archive into its own folder under manual_dir, one folder per collection, named as below,
+    and put its CSV beside the audio (MANUAL_DIR is your manual_dir):
+      unzip ff1010bird_wav.zip -d MANUAL_DIR/ff1010bird && mv ff1010bird_metadata_2018.csv MANUAL_DIR/ff1010bird/
+      unzip warblrb10k_public_wav.zip -d MANUAL_DIR/warblrb10k && mv warblrb10k_public_metadata_2018.csv MANUAL_DIR/warblrb10k/
+      unzip BirdVox-DCASE-20k.zip -d MANUAL_DIR/BirdVox-DCASE-20k && mv BirdVoxDCASE20k_csvpublic.csv MANUAL_DIR/BirdVox-DCASE-20k/
+    which gives
       manual_dir/ff1010bird/ff1010bird_metadata_2018.csv         manual_dir/ff1010bird/wav/<itemid>.wav
       manual_dir/warblrb10k/warblrb10k_public_metadata_2018.csv  manual_dir/warblrb10k/wav/<itemid>.wav
       manual_dir/BirdVox-DCASE-20k/BirdVoxDCASE20k_csvpublic.csv manual_dir/BirdVox-DCASE-20k/wav/<itemid>.wav
