@@ -1,24 +1,30 @@
-"""Clips per second preparing AudioSet: one Python process vs Apache Beam's local runner with worker processes.
+"""Clips per second preparing AudioSet: one process decoding sequentially or in threads, and Apache Beam's local runner.
 
 Writes a fake AudioSet manual_dir once (the official CSV format; `--clips`
 FLAC files of `--seconds` seconds of noise at 44.1 kHz stereo, as YouTube
 audio is, in this project's layout, nine in ten in `balanced_train` and the
-rest in `eval`), then prepares `audioset/balanced` from it `--runs` times each
-way, alternating which goes first, into fresh data_dirs:
+rest in `eval`), then prepares `audioset/balanced` from it `--runs` times in
+each of three ways, rotating which goes first, into fresh data_dirs:
 
-* single process: `download_and_prepare()` as `leaf-tf prepare` runs it;
-* Beam: the same with `DownloadConfig(beam_options=...)`, DirectRunner,
-  `direct_running_mode=multi_processing`, `direct_num_workers=--workers`
-  (as `leaf-tf prepare --beam_pipeline_options=...`).
+* sequential: `download_and_prepare()` in one process, one clip decoded after
+  another (`_common.DECODE_THREADS = 1`);
+* threads: the same with `--decode_threads` threads decoding while the main
+  thread writes (default: the builders' `DECODE_THREADS`), as `leaf-tf
+  prepare` runs it;
+* Beam: `DownloadConfig(beam_options=...)` from `--beam_pipeline_options`
+  (default DirectRunner with `direct_num_workers=2,direct_running_mode=multi_processing`),
+  as `leaf-tf prepare --beam_pipeline_options=...` runs it.
 
 Each preparation decodes, down-mixes and resamples every clip to 16 kHz int16
 and writes the TFDS files. The figure is clips written per second of wall
-time, Beam's start-up included, with the ratio Beam / single process measured
-in the same run; the summary gives medians and ranges over the runs. Needs
+time, start-up included, with ratios to the sequential build measured in the
+same run, after one untimed tiny build in each way; the summary gives medians
+and ranges over the runs. Needs
 `pip install 'leaf_tf[beam]'`.
 
 Usage:
-  python benchmarks/prepare_audioset.py [--clips 400] [--seconds 10] [--workers 2] [--runs 3] [--json out.json]
+  python benchmarks/prepare_audioset.py [--clips 400] [--seconds 10] [--runs 3] [--json out.json]
+      [--decode_threads N] [--beam_pipeline_options direct_num_workers=2,direct_running_mode=multi_processing]
 """
 
 from __future__ import annotations
@@ -40,9 +46,10 @@ import soundfile as sf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 from absl import logging  # noqa: E402
 
-from leaf_tf.data.builders import audioset  # noqa: E402
+from leaf_tf.data.builders import _common, audioset  # noqa: E402
 
 RATE = 44100
+MODES = ("sequential", "threads", "beam")
 
 
 def write_manual_dir(root: str, clips: int, seconds: float, seed: int = 0) -> None:
@@ -66,13 +73,14 @@ def write_manual_dir(root: str, clips: int, seconds: float, seed: int = 0) -> No
             f.write("\n".join(lines) + "\n")
 
 
-def prepare_seconds(manual_dir: str, data_dir: str, beam_flags: list[str] | None) -> tuple[float, int]:
+def prepare_seconds(manual_dir: str, data_dir: str, threads: int, beam_flags: list[str] | None) -> tuple[float, int]:
     """Wall seconds of one `download_and_prepare` and the examples it wrote."""
     options = None
     if beam_flags is not None:
         from apache_beam.options.pipeline_options import PipelineOptions
 
         options = PipelineOptions(beam_flags)
+    _common.DECODE_THREADS = threads  # read by the builders when they decode
     builder = audioset.Audioset(data_dir=data_dir, config="balanced")
     start = time.perf_counter()
     builder.download_and_prepare(
@@ -86,43 +94,7 @@ def spread(values: list[float], digits: int = 1) -> str:
     return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", type=int, default=400)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args(argv)
-    logging.set_verbosity(logging.ERROR)
-    tfds.disable_progress_bar()
-    beam_flags = [f"--direct_num_workers={args.workers}", "--direct_running_mode=multi_processing"]
-
-    work = tempfile.mkdtemp(prefix="prepare_audioset_")
-    try:
-        manual = os.path.join(work, "manual")
-        os.makedirs(manual)
-        write_manual_dir(manual, args.clips, args.seconds)
-        runs = []
-        for run in range(args.runs):
-            order = ["single", "beam"] if run % 2 == 0 else ["beam", "single"]
-            result = {}
-            for mode in order:
-                data_dir = os.path.join(work, f"data_{run}_{mode}")
-                seconds, written = prepare_seconds(manual, data_dir, beam_flags if mode == "beam" else None)
-                shutil.rmtree(data_dir)
-                result[mode] = {"seconds": seconds, "clips": written, "clips_per_second": written / seconds}
-            result["beam_over_single"] = result["beam"]["clips_per_second"] / result["single"]["clips_per_second"]
-            runs.append(result)
-            print(
-                f"run {run + 1}/{args.runs}: single process {result['single']['clips_per_second']:.1f} clips/s, "
-                f"Beam {args.workers} workers {result['beam']['clips_per_second']:.1f} clips/s "
-                f"({result['beam_over_single']:.2f}×)",
-                flush=True,
-            )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
+def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -131,17 +103,72 @@ def main(argv: list[str] | None = None) -> dict:
         pass
     import apache_beam
 
-    machine = f"{cpu}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, apache-beam {apache_beam.__version__}"
-    print(f"\nMachine: {machine}; load average {' / '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    print(f"{args.clips} clips of {args.seconds:g} s, 44.1 kHz stereo FLAC -> 16 kHz int16; median (min–max) of {args.runs} runs")
-    print("| preparation | clips / s | ratio to single process |")
-    print("|---|---:|---:|")
-    print(f"| single process | {spread([r['single']['clips_per_second'] for r in runs])} | 1 |")
+    return f"{cpu}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, apache-beam {apache_beam.__version__}"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clips", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--decode_threads", type=int, default=_common.DECODE_THREADS)
+    parser.add_argument("--beam_pipeline_options", default="direct_num_workers=2,direct_running_mode=multi_processing")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    logging.set_verbosity(logging.ERROR)
+    tfds.disable_progress_bar()
+    beam_flags = [f"--{item.strip()}" for item in args.beam_pipeline_options.split(",") if item.strip()]
+    settings = {"sequential": (1, None), "threads": (args.decode_threads, None), "beam": (1, beam_flags)}
+    default_threads = _common.DECODE_THREADS
+
+    work = tempfile.mkdtemp(prefix="prepare_audioset_")
+    runs = []
+    try:
+        manual = os.path.join(work, "manual")
+        os.makedirs(manual)
+        write_manual_dir(manual, args.clips, args.seconds)
+        warm = os.path.join(work, "warm")  # first calls import and trace: a tiny build in each way, untimed
+        os.makedirs(warm)
+        write_manual_dir(warm, 4, 1.0)
+        for mode in MODES:
+            prepare_seconds(warm, os.path.join(work, f"warm_{mode}"), *settings[mode])
+        for run in range(args.runs):
+            order = MODES[run % 3 :] + MODES[: run % 3]
+            result = {}
+            for mode in order:
+                data_dir = os.path.join(work, f"data_{run}_{mode}")
+                seconds, written = prepare_seconds(manual, data_dir, *settings[mode])
+                shutil.rmtree(data_dir)
+                result[mode] = {"seconds": seconds, "clips": written, "clips_per_second": written / seconds}
+            for mode in MODES:
+                result[mode]["ratio"] = result[mode]["clips_per_second"] / result["sequential"]["clips_per_second"]
+            runs.append(result)
+            print(
+                f"run {run + 1}/{args.runs}: "
+                + ", ".join(f"{m} {result[m]['clips_per_second']:.1f} clips/s ({result[m]['ratio']:.2f}×)" for m in MODES),
+                flush=True,
+            )
+    finally:
+        _common.DECODE_THREADS = default_threads
+        shutil.rmtree(work, ignore_errors=True)
+
+    description = machine()
+    print(f"\nMachine: {description}; load average {' / '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(
-        f"| Beam DirectRunner, {args.workers} worker processes | {spread([r['beam']['clips_per_second'] for r in runs])} "
-        f"| {spread([r['beam_over_single'] for r in runs], 2)} |"
+        f"{args.clips} clips of {args.seconds:g} s, 44.1 kHz stereo FLAC -> 16 kHz int16; "
+        f"median (min–max) of {args.runs} runs"
     )
-    output = {"machine": machine, "args": vars(args), "runs": runs}
+    labels = {
+        "sequential": "one process, sequential decoding",
+        "threads": f"one process, {args.decode_threads} decoding threads (`leaf-tf prepare`)",
+        "beam": f"Beam, `{args.beam_pipeline_options}`",
+    }
+    print("| preparation | clips / s | ratio to sequential |")
+    print("|---|---:|---:|")
+    for mode in MODES:
+        values = [r[mode]["clips_per_second"] for r in runs]
+        print(f"| {labels[mode]} | {spread(values)} | {spread([r[mode]['ratio'] for r in runs], 2)} |")
+    output = {"machine": description, "args": vars(args), "runs": runs}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(output, f, indent=2)
@@ -149,4 +176,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    main()
+    sys.exit(0)

@@ -125,3 +125,15 @@ def test_reference_timing_reports_ratios_over_runs():
     # reference ÷ leaf_reference: 1.2, 0.9, 1.0; reference ÷ leaf: 3.0, 3.0, 2.0.
     assert "| 8x1s | fwd | 80.0 | 80.0 | 30.0 | 1.00× (0.90–1.20) | 3.00× (2.00–3.00) |" in text
     assert "reference code 1.0e-06, leaf_reference 2.0e-07" in text
+
+
+@pytest.mark.slow
+def test_prepare_audioset_benchmark_smoke(capsys):
+    pytest.importorskip("apache_beam", reason="apache-beam is not installed (pip install 'leaf_tf[beam]')")
+    benchmark = _load("benchmarks_prepare_audioset", BENCHMARK.parent / "prepare_audioset.py")
+    output = benchmark.main(["--clips", "6", "--seconds", "1", "--runs", "1", "--decode_threads", "2"])
+    [run] = output["runs"]
+    assert [run[mode]["clips"] for mode in benchmark.MODES] == [6, 6, 6]
+    assert run["sequential"]["ratio"] == 1 and all(run[mode]["clips_per_second"] > 0 for mode in benchmark.MODES)
+    printed = capsys.readouterr().out
+    assert "| one process, 2 decoding threads (`leaf-tf prepare`) |" in printed and "CPU cores" in printed

@@ -68,6 +68,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
@@ -232,13 +233,18 @@ class AudioFolder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         return {split: self._generate_examples(split, items) for split, items in self._entries.items()}
 
     def _generate_examples(self, split: str, items: Sequence[tuple[str, tuple[str, ...]]]) -> Iterator[tuple[str, Mapping]]:
-        written = 0
-        for relpath, labels in items:
-            self._num_files += 1
+        def decode(relpath: str) -> np.ndarray | str:
             try:
-                audio = _common.read_clip(self._root / relpath, self._sample_rate)
+                return _common.read_clip(self._root / relpath, self._sample_rate)
             except (AudioDecodeError, FileNotFoundError) as e:
-                self._skipped.append(f"{relpath}: {e}")
+                return f"{relpath}: {e}"
+
+        written = 0
+        decoded = _common.map_in_threads(decode, [relpath for relpath, _ in items])
+        for (relpath, labels), audio in zip(items, decoded):
+            self._num_files += 1
+            if isinstance(audio, str):
+                self._skipped.append(audio)
                 continue
             written += 1
             yield relpath, {

@@ -410,3 +410,28 @@ def test_instructions_hold_commands_that_work_when_pasted(builder_cls):
             assert all("=" in item for item in arguments.beam_pipeline_options.split(","))
     snippet = textwrap.dedent(text.split("or from Python:", 1)[1])
     compile(snippet, f"<{builder_cls.name} instructions>", "exec")
+
+
+def test_map_in_threads_keeps_order_bounds_memory_and_raises_in_turn():
+    import threading
+    import time
+
+    from leaf_tf.data.builders import _common
+
+    started = []
+
+    def slow_square(i):
+        started.append(i)
+        time.sleep(0.002 * (i % 3))
+        if i == 7:
+            raise ValueError("item 7")
+        return i * i, threading.get_ident()
+
+    results = _common.map_in_threads(slow_square, range(40), threads=3)
+    got = [next(results) for _ in range(7)]
+    assert [r for r, _ in got] == [i * i for i in range(7)]
+    assert len({t for _, t in got}) > 1  # computed on several threads
+    assert max(started) < 7 + 4 * 3  # never more than the window ahead of what was consumed
+    with pytest.raises(ValueError, match="item 7"):
+        next(results)
+    assert list(_common.map_in_threads(lambda i: -i, range(5), threads=1)) == [0, -1, -2, -3, -4]

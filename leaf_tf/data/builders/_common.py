@@ -6,8 +6,12 @@ so the builders work on GCS and under TFDS's test harness.
 
 from __future__ import annotations
 
+import collections
 import hashlib
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import tensorflow as tf
@@ -17,6 +21,13 @@ from etils import epath
 from leaf_tf.data.audio_io import Int16Audio, load_audio, to_int16
 
 SAMPLE_RATE_HZ = 16000
+
+# Threads that decode clips while a single-process build writes: libsndfile and soxr release the GIL, so
+# decoding overlaps (1.6x on 150 FLAC clips with 2 threads on a 2-core machine).
+DECODE_THREADS = min(8, os.cpu_count() or 1)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 # The module that registers every builder, for `tfds build --imports=...`.
 IMPORTS = "leaf_tf.data.builders"
@@ -138,3 +149,26 @@ def list_files(folder: epath.Path, extensions: Sequence[str]) -> list[epath.Path
     for dirpath, _, filenames in tf.io.gfile.walk(str(folder)):
         found.extend(epath.Path(dirpath) / name for name in filenames if name.lower().endswith(extensions))
     return sorted(found)
+
+
+def map_in_threads(fn: Callable[[_T], _R], items: Iterable[_T], threads: int | None = None) -> Iterator[_R]:
+    """`map(fn, items)` computed by `threads` threads (default `DECODE_THREADS`), in order, with at most
+    `4 * threads` results waiting.
+
+    For decoding clips while TFDS writes the ones already decoded; the bound
+    keeps memory flat for millions of items (an executor's `map` would submit
+    them all at once). An exception from `fn` is raised when its item's turn comes.
+    """
+    threads = DECODE_THREADS if threads is None else threads
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    window = 4 * threads
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        pending: collections.deque = collections.deque()
+        for item in items:
+            pending.append(executor.submit(fn, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

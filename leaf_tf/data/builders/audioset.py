@@ -524,8 +524,7 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
     def _generate_in_process(self, split: str, jobs: Sequence[ClipJob]) -> Iterator[tuple[str, dict]]:
         counts = self.info.metadata["clips"][split]
         errors = self._errors.setdefault(split, [])
-        for job in jobs:
-            added, keyed_example, error = segment_example(job)
+        for added, keyed_example, error in _common.map_in_threads(segment_example, jobs):
             for name in added:
                 counts[name] += 1
             if error:

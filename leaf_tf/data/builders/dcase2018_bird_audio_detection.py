@@ -153,5 +153,6 @@ class Dcase2018BirdAudioDetection(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(split_items) for split, split_items in items.items()}
 
     def _generate_examples(self, items: Sequence[tuple[str, epath.Path, int]]) -> Iterator[tuple[str, Mapping]]:
-        for clip_id, path, hasbird in items:
-            yield clip_id, {"audio": _common.read_clip(path), "label": hasbird, "id": clip_id}
+        decoded = _common.map_in_threads(lambda item: _common.read_clip(item[1]), items)
+        for (clip_id, _, hasbird), audio in zip(items, decoded):
+            yield clip_id, {"audio": audio, "label": hasbird, "id": clip_id}

@@ -153,9 +153,6 @@ class SpeechCommandsV235(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(root, relpaths) for split, relpaths in files.items()}
 
     def _generate_examples(self, root: epath.Path, relpaths: Sequence[str]) -> Iterator[tuple[str, Mapping]]:
-        for relpath in relpaths:
-            yield relpath, {
-                "audio": _common.read_clip(root / relpath),
-                "label": relpath.split("/", 1)[0],
-                "id": relpath,
-            }
+        clips = _common.map_in_threads(lambda relpath: _common.read_clip(root / relpath), relpaths)
+        for relpath, audio in zip(relpaths, clips):
+            yield relpath, {"audio": audio, "label": relpath.split("/", 1)[0], "id": relpath}

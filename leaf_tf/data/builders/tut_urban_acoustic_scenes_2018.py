@@ -190,9 +190,6 @@ class TutUrbanAcousticScenes2018(tfds.core.GeneratorBasedBuilder):
         }
 
     def _generate_examples(self, root: epath.Path, clips: Sequence[Clip]) -> Iterator[tuple[str, Mapping]]:
-        for clip in clips:
-            yield clip.filename, {
-                "audio": _common.read_clip(root / clip.filename),
-                "label": clip.scene,
-                "id": epath.Path(clip.filename).stem,
-            }
+        decoded = _common.map_in_threads(lambda clip: _common.read_clip(root / clip.filename), clips)
+        for clip, audio in zip(clips, decoded):
+            yield clip.filename, {"audio": audio, "label": clip.scene, "id": epath.Path(clip.filename).stem}
