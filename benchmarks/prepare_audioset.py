@@ -46,7 +46,7 @@ import soundfile as sf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 from absl import logging  # noqa: E402
 
-from leaf_tf.data.builders import _common, audioset  # noqa: E402
+from leaf_tf.data.builders import _common, audioset, beam  # noqa: E402
 
 RATE = 44100
 MODES = ("sequential", "threads", "beam")
@@ -73,19 +73,16 @@ def write_manual_dir(root: str, clips: int, seconds: float, seed: int = 0) -> No
             f.write("\n".join(lines) + "\n")
 
 
-def prepare_seconds(manual_dir: str, data_dir: str, threads: int, beam_flags: list[str] | None) -> tuple[float, int]:
+def prepare_seconds(manual_dir: str, data_dir: str, threads: int, beam_options: str | None) -> tuple[float, int]:
     """Wall seconds of one `download_and_prepare` and the examples it wrote."""
-    options = None
-    if beam_flags is not None:
-        from apache_beam.options.pipeline_options import PipelineOptions
-
-        options = PipelineOptions(beam_flags)
+    if beam_options is None:
+        config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+    else:
+        config = beam.download_config(manual_dir, beam_options)  # as leaf-tf prepare builds it
     _common.DECODE_THREADS = threads  # read by the builders when they decode
     builder = audioset.Audioset(data_dir=data_dir, config="balanced")
     start = time.perf_counter()
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, beam_options=options)
-    )
+    builder.download_and_prepare(download_config=config)
     seconds = time.perf_counter() - start
     return seconds, sum(split.num_examples for split in builder.info.splits.values())
 
@@ -117,8 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     logging.set_verbosity(logging.ERROR)
     tfds.disable_progress_bar()
-    beam_flags = [f"--{item.strip()}" for item in args.beam_pipeline_options.split(",") if item.strip()]
-    settings = {"sequential": (1, None), "threads": (args.decode_threads, None), "beam": (1, beam_flags)}
+    settings = {"sequential": (1, None), "threads": (args.decode_threads, None), "beam": (1, args.beam_pipeline_options)}
     default_threads = _common.DECODE_THREADS
 
     work = tempfile.mkdtemp(prefix="prepare_audioset_")

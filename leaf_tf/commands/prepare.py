@@ -6,7 +6,7 @@
         --beam_pipeline_options=direct_num_workers=8,direct_running_mode=multi_processing
 
 It runs the builder's `download_and_prepare` (the `tfds build` command of
-tensorflow-datasets 4.9.10 does not start without apache-beam installed). A
+tensorflow-datasets 4.9.10 does not start without apache-beam and mlcroissant). A
 dataset that TFDS downloads itself (e.g. `speech_commands`) needs no
 --manual_dir.
 
@@ -18,7 +18,8 @@ sample of the files; it exits with status 1 when something needs fixing.
 'leaf_tf[beam]'`; builders that support it: audioset), as `tfds build` does:
 comma-separated `key=value` Beam options, e.g.
 `direct_num_workers=2,direct_running_mode=multi_processing` for local worker
-processes, or `runner=DataflowRunner,project=...,region=...,temp_location=gs://...`
+processes (run by Beam's FnApiRunner, never a downloaded runner; see
+leaf_tf/data/builders/beam.py), or `runner=DataflowRunner,project=...,region=...,temp_location=gs://...`
 (likewise FlinkRunner / SparkRunner with their options) for a cluster, whose
 workers must have leaf_tf installed and reach the manual_dir and data_dir
 (e.g. both on `gs://`).
@@ -48,20 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def beam_options(text: str):
-    """`"a=1,b=x"` -> `PipelineOptions(["--a=1", "--b=x"])`, with a clear error when apache-beam is missing."""
-    try:
-        from apache_beam.options.pipeline_options import PipelineOptions
-    except ImportError:
-        raise cli.UsageError(
-            "--beam_pipeline_options needs apache-beam: pip install 'leaf_tf[beam]' (or pip install apache-beam)"
-        ) from None
-    flags = [f"--{item.strip()}" for item in text.split(",") if item.strip()]
-    if not flags or any("=" not in f for f in flags):
-        raise cli.UsageError(f"--beam_pipeline_options takes key=value pairs separated by commas, got {text!r}")
-    return PipelineOptions(flags)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.check_samples < 1:
@@ -86,10 +73,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             if not report.ok:
                 sys.exit(1)
             return
-        download_config = tfds.download.DownloadConfig(
-            manual_dir=args.manual_dir,
-            beam_options=None if args.beam_pipeline_options is None else beam_options(args.beam_pipeline_options),
-        )
+        if args.beam_pipeline_options is None:
+            download_config = tfds.download.DownloadConfig(manual_dir=args.manual_dir)
+        else:
+            from leaf_tf.data.builders import beam
+
+            try:
+                download_config = beam.download_config(args.manual_dir, args.beam_pipeline_options)
+            except (ImportError, ValueError) as error:
+                raise cli.UsageError(f"--beam_pipeline_options: {error}") from None
         builder.download_and_prepare(download_config=download_config)
         print(f"{builder.info.full_name} prepared in {builder.data_dir}")
         for split, info in builder.info.splits.items():

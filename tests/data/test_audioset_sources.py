@@ -69,10 +69,9 @@ def noise(seconds: float, seed: int, rate: int = RATE, channels: int = 1) -> np.
     return (0.2 * rng.standard_normal(shape)).clip(-1, 1).astype(np.float32)
 
 
-def prepare_builder(manual: epath.Path, data_dir, config="balanced", beam_options=None, **kwargs) -> audioset.Audioset:
+def prepare_builder(manual: epath.Path, data_dir, config="balanced", **kwargs) -> audioset.Audioset:
     builder = audioset.Audioset(data_dir=str(data_dir), config=config, **kwargs)
-    download_config = tfds.download.DownloadConfig(manual_dir=str(manual), beam_options=beam_options)
-    builder.download_and_prepare(download_config=download_config)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
     return builder
 
 
@@ -362,8 +361,11 @@ def test_beam_local_runner_writes_the_same_examples(tmp_path):
     manual = epath.Path(tmp_path / "audioset")
     beam_tree(manual)
     single = prepare_builder(manual, tmp_path / "single", config="full")
-    options = prepare.beam_options("direct_num_workers=2,direct_running_mode=multi_processing")
-    beam = prepare_builder(manual, tmp_path / "beam", config="full", beam_options=options)
+    from leaf_tf.data.builders import beam as beam_settings
+
+    config = beam_settings.download_config(str(manual), "direct_num_workers=2,direct_running_mode=multi_processing")
+    beam = audioset.Audioset(data_dir=str(tmp_path / "beam"), config="full")
+    beam.download_and_prepare(download_config=config)
     assert beam.info.metadata["clips"] == single.info.metadata["clips"]
     assert not list((tmp_path / "beam" / "downloads").glob("audioset_*_jobs"))  # the job shards are removed
     assert single.info.metadata["clips"]["eval"] == {
@@ -372,20 +374,29 @@ def test_beam_local_runner_writes_the_same_examples(tmp_path):
         assert beam.info.splits[split].num_examples == single.info.splits[split].num_examples
         ours = list(tfds.as_numpy(single.as_dataset(split=split, shuffle_files=False)))
         theirs = list(tfds.as_numpy(beam.as_dataset(split=split, shuffle_files=False)))
-        assert [e["id"] for e in theirs] == [e["id"] for e in ours]  # same order too: TFDS sorts by key hash
+        assert [e["id"] for e in theirs] == [e["id"] for e in ours]  # one shard: the same order (key hash)
         for a, b in zip(ours, theirs):
             np.testing.assert_array_equal(a["audio"], b["audio"])
             np.testing.assert_array_equal(a["label"], b["label"])
 
 
-def test_beam_options_parse_and_name_the_extra(monkeypatch):
-    from leaf_tf import cli
+def test_beam_options_parse_pick_a_local_runner_and_name_the_extra(monkeypatch):
+    from leaf_tf.data.builders import beam
 
+    assert beam.parse_pipeline_options("direct_num_workers=2, --direct_running_mode=multi_processing") == [
+        "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+    with pytest.raises(ValueError, match="key=value"):
+        beam.parse_pipeline_options("direct_num_workers")
     if importlib.util.find_spec("apache_beam") is not None:
-        options = prepare.beam_options("direct_num_workers=2, direct_running_mode=multi_processing").get_all_options()
-        assert options["direct_num_workers"] == 2 and options["direct_running_mode"] == "multi_processing"
-        with pytest.raises(cli.UsageError, match="key=value"):
-            prepare.beam_options("direct_num_workers")
+        config = beam.download_config("/m", "direct_num_workers=2,direct_running_mode=multi_processing")
+        options = config.beam_options.get_all_options()
+        assert options["direct_num_workers"] == 2 and options["default_sdk_harness_log_level"] == "WARNING"
+        assert type(config.beam_runner).__name__ == "FnApiRunner"  # not DirectRunner's downloaded Prism runner
+        cluster = beam.download_config("/m", "runner=DataflowRunner,project=p,region=r,temp_location=gs://b/t")
+        assert cluster.beam_runner is None and cluster.beam_options.get_all_options()["project"] == "p"
     monkeypatch.setitem(sys.modules, "apache_beam.options.pipeline_options", None)
-    with pytest.raises(cli.UsageError, match=r"needs apache-beam: pip install 'leaf_tf\[beam\]'"):
-        prepare.beam_options("direct_num_workers=2")
+    with pytest.raises(ImportError, match=r"needs apache-beam: pip install 'leaf_tf\[beam\]'"):
+        beam.pipeline_options("direct_num_workers=2")
+    with pytest.raises(SystemExit) as exit_info:
+        prepare.main(["audioset", "--manual_dir=/nowhere", "--beam_pipeline_options=direct_num_workers=2"])
+    assert exit_info.value.code == 2

@@ -84,7 +84,8 @@ def build_commands(name: str) -> str:
 
         leaf-tf prepare {name} --manual_dir=/path/to/manual_dir
 
-    or, with apache-beam installed (the `tfds` CLI of tensorflow-datasets 4.9.10 needs it to start),
+    or, with apache-beam and mlcroissant installed (the `tfds` CLI of tensorflow-datasets 4.9.10 imports both
+    to start),
 
         tfds build {name} --imports={IMPORTS} --manual_dir=/path/to/manual_dir
 
