@@ -89,6 +89,12 @@ class AudioFileInfo:
         return self.frames / self.sample_rate
 
 
+def _libsndfile_reason(error: Exception) -> str:
+    """libsndfile's reason, without soundfile's "Error opening <_io.BytesIO object at 0x...>: " prefix."""
+    text = str(error)
+    return text.split(">: ", 1)[1] if text.startswith("Error opening <") and ">: " in text else text
+
+
 def _needs_ffmpeg(path: str) -> bool:
     return path.lower().endswith(FFMPEG_EXTENSIONS)
 
@@ -172,7 +178,9 @@ def audio_file_info(path: str | os.PathLike) -> AudioFileInfo:
     try:
         info = sf.info(io.BytesIO(data))
     except Exception as e:
-        raise AudioDecodeError(f"Could not read the header of audio file {path} with soundfile: {e}") from e
+        raise AudioDecodeError(
+            f"Could not read the header of audio file {path} with soundfile: {_libsndfile_reason(e)}"
+        ) from e
     return AudioFileInfo(int(info.samplerate), int(info.frames), int(info.channels))
 
 
@@ -220,7 +228,8 @@ def read_audio(
                 audio = f.read(count, dtype="float32", always_2d=True)
         except Exception as e:  # libsndfile reports corrupt data with several exception types.
             raise AudioDecodeError(
-                f"Could not decode audio file {path} with soundfile (it reads {', '.join(SOUNDFILE_EXTENSIONS)}): {e}"
+                f"Could not decode audio file {path} with soundfile (it reads {', '.join(SOUNDFILE_EXTENSIONS)}): "
+                f"{_libsndfile_reason(e)}"
             ) from e
     if audio.shape[0] == 0:
         where = "" if start_seconds == 0 and stop_seconds is None else f" between {start_seconds} s and {stop_seconds} s"

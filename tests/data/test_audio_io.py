@@ -115,6 +115,7 @@ def test_unreadable_files_raise_audio_decode_error_naming_the_file(tmp_path, con
     with pytest.raises(AudioDecodeError, match=match) as error:
         load_audio(path)
     assert str(path) in str(error.value)
+    assert "BytesIO" not in str(error.value)  # libsndfile's reason, not the in-memory file object
     assert isinstance(error.value, ValueError)
 
 
