@@ -22,7 +22,9 @@ computes it: `tf.nn.conv1d` with the 401-tap Gabor kernel, the squared modulus
 as transpose -> average pooling of squares over channel pairs -> transpose,
 the Gaussian pooling as a strided depthwise convolution and the PCEN smoother
 as a sequential `tf.scan`. Same weights, same outputs (to float32 round-off)
-as "leaf", which uses leaf_tf's default fast paths.
+as "leaf", which uses leaf_tf's default fast paths. "leaf_recompute" (only
+when named in `--frontends`) is "leaf" with `recompute_in_backward=True`: no
+filter outputs kept for the gradient, less memory, a slower backward pass.
 
 Absolute times on shared machines drift by 2-3x between hours; ratios measured
 in one run are what can be compared. `--runs N` repeats the whole interleaved
@@ -92,16 +94,21 @@ def reference_leaf() -> leaf_tf.Leaf:
 
 
 def _frontends() -> dict[str, Callable[[], keras.layers.Layer]]:
-    """Every registered frontend at `N_FILTERS` filters, with `leaf_reference` after `leaf`."""
+    """Every registered frontend at `N_FILTERS` filters, with `leaf_reference` and `leaf_recompute` after `leaf`."""
     builders = {}
     for name in leaf_tf.frontends.FRONTENDS:
         builders[name] = functools.partial(leaf_tf.frontends.build_frontend, name, n_filters=N_FILTERS)
         if name == "leaf":
             builders["leaf_reference"] = reference_leaf
+            builders["leaf_recompute"] = functools.partial(
+                leaf_tf.frontends.build_frontend, name, n_filters=N_FILTERS, recompute_in_backward=True
+            )
     return builders
 
 
 FRONTENDS = _frontends()
+# Measured when asked for (--frontends ... leaf_recompute): LEAF keeping no filter outputs for its gradient.
+DEFAULT_FRONTENDS = [name for name in FRONTENDS if name != "leaf_recompute"]
 
 
 # ---------------------------------------------------------------- measuring
@@ -347,6 +354,10 @@ def ratios(results: list[Result], settings: dict[str, tuple[int, int]]) -> dict[
             audio = (other_batch * other_samples) / (batch * samples)  # seconds of audio, relative to `first`
             for kind, times in (("fwd", result.forward_ms), ("fwd+bwd", result.forward_backward_ms)):
                 out[f"{result.frontend} per-second {setting} {kind}"] = times[setting] / audio / times[first]
+    recompute = by_name.get("leaf_recompute")
+    if leaf and recompute:
+        for setting in settings:
+            out[f"recompute {setting} fwd+bwd"] = recompute.forward_backward_ms[setting] / leaf.forward_backward_ms[setting]
     if leaf and reference:
         for setting in settings:
             out[f"speed-up {setting} fwd"] = reference.forward_ms[setting] / leaf.forward_ms[setting]
@@ -378,7 +389,13 @@ def summary(ratio_runs: dict[str, list[float]], frontends: list[str], settings: 
                 f"LEAF vs reference-equivalent LEAF, {setting}: forward {_spread(ratio_runs[f'speed-up {setting} fwd'], 1)} "
                 f"faster, forward+backward {_spread(ratio_runs[f'speed-up {setting} fwd+bwd'], 1)} faster"
             )
-    for name in ("leaf", "leaf_reference"):
+    for setting in settings:
+        if f"recompute {setting} fwd+bwd" in ratio_runs:
+            lines.append(
+                f"LEAF recomputing its filter outputs in the backward pass, {setting}: forward+backward "
+                f"{_spread(ratio_runs[f'recompute {setting} fwd+bwd'])} leaf's time"
+            )
+    for name in ("leaf", "leaf_reference", "leaf_recompute"):
         if f"{name} step" in ratio_runs:
             lines.append(f"Training step {name} / mel: {_spread(ratio_runs[f'{name} step'])}")
     if others:
@@ -474,7 +491,7 @@ def main(argv: list[str] | None = None) -> list[list[Result]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median)")
-    parser.add_argument("--frontends", nargs="+", choices=list(FRONTENDS), default=list(FRONTENDS))
+    parser.add_argument("--frontends", nargs="+", choices=list(FRONTENDS), default=DEFAULT_FRONTENDS)
     parser.add_argument(
         "--settings", nargs="+", choices=list(SETTINGS), default=list(DEFAULT_SETTINGS),
         help="input sizes (batch x seconds); the first is the baseline of the cost per second",

@@ -300,6 +300,7 @@ def fused_filterbank_pooling(
     negative_slope: float = 0.2,
     max_fft_length: int = DEFAULT_MAX_FFT_LENGTH,
     jit_compile: bool = True,
+    recompute_in_backward: bool = False,
 ) -> tf.Tensor:
     """Filterbank ("SAME" correlation) -> activation -> strided linear pooling, in one pass.
 
@@ -321,6 +322,14 @@ def fused_filterbank_pooling(
     waveforms is a separate computation (one more FFT per filter and block),
     which a `tf.function` prunes when it is not needed.
 
+    Memory: with a gradient recorded, the filter outputs at the pooling hop
+    are kept for the backward pass. `recompute_in_backward=True` keeps none:
+    the forward pass runs channel group after channel group as in inference,
+    and the backward pass computes each group's filter outputs again just
+    before it needs them (one more FFT per filter and block, a third more
+    FFTs in all): the training pass then needs a fraction of the memory, and
+    takes longer (`benchmarks/frontends.py --recompute` measures both).
+
     Args:
       waveforms: `[B, T]` float32, static `T`.
       taps: `[F, K]` real filters (`F = 2C` for "squared_modulus", `C` otherwise).
@@ -332,6 +341,8 @@ def fused_filterbank_pooling(
       max_fft_length: largest block FFT size considered.
       jit_compile: compile with XLA (the plain TensorFlow graph gives the same
         values, several times slower on CPU).
+      recompute_in_backward: keep no filter outputs for the backward pass
+        (above).
 
     Returns:
       `[B, L, C]` pooled energies.
@@ -353,6 +364,7 @@ def fused_filterbank_pooling(
         float(negative_slope),
         int(max_fft_length),
         bool(jit_compile),
+        bool(recompute_in_backward),
     )
     return function(waveforms, taps, windows)
 
@@ -370,6 +382,7 @@ def _fused_function(
     negative_slope: float,
     max_fft_length: int,
     jit_compile: bool,
+    recompute_in_backward: bool,
 ):
     """Builds (once per static configuration) the custom-gradient fused pass."""
     num_frames, pool_left = _pooling_geometry(length, pool_size, stride, pool_padding)
@@ -519,18 +532,62 @@ def _fused_function(
         d_spectra = map_groups(one_group, (outputs, filter_spectra, grouped_windows, grouped_channels(upstream)))
         return tape.gradient(spectra, waveforms, output_gradients=tf.reduce_sum(d_spectra, axis=0))
 
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def backward_weights_recomputing(waveforms, taps, windows, upstream):
+        """`backward_weights`, group after group, each group's filter outputs computed again."""
+        spectra = signal_spectra(waveforms)
+        conjugate_spectra = tf.reshape(tf.math.conj(spectra), [-1, 1, bins])
+        with tf.GradientTape() as tape:
+            tape.watch([taps, windows])
+            weights = grouped_weights(taps, windows)
+
+        def one_group(arguments):
+            group_filter_spectra, group_windows, group_upstream = arguments
+            outputs = filter_outputs(spectra, group_filter_spectra)
+            d_outputs, d_windows = d_outputs_and_windows(outputs, group_windows, group_upstream)
+            return sum_rows(conjugate_spectra * d_products(d_outputs)), d_windows
+
+        d_weights = tf.map_fn(
+            one_group, (*weights, grouped_channels(upstream)), fn_output_signature=(tf.complex64, tf.float32)
+        )
+        return tape.gradient(weights, [taps, windows], output_gradients=list(d_weights))
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def backward_input_recomputing(waveforms, taps, windows, upstream):
+        """`backward_input`, group after group, each group's filter outputs computed again."""
+        with tf.GradientTape() as tape:
+            tape.watch(waveforms)
+            spectra = signal_spectra(waveforms)
+        filter_spectra, grouped_windows = grouped_weights(taps, windows)
+        constant_spectra = tf.stop_gradient(spectra)
+
+        def one_group(arguments):
+            group_filter_spectra, group_windows, group_upstream = arguments
+            outputs = filter_outputs(constant_spectra, group_filter_spectra)
+            d_outputs, _ = d_outputs_and_windows(outputs, group_windows, group_upstream)
+            d_group = tf.reshape(d_products(d_outputs), [-1, plan.num_blocks, parts * group, bins])
+            return tf.reduce_sum(d_group * tf.math.conj(group_filter_spectra), axis=2)  # [B, n, N/2+1]
+
+        d_spectra = tf.map_fn(
+            one_group, (filter_spectra, grouped_windows, grouped_channels(upstream)), fn_output_signature=tf.complex64
+        )
+        return tape.gradient(spectra, waveforms, output_gradients=tf.reduce_sum(d_spectra, axis=0))
+
     @tf.custom_gradient
     def fused(waveforms, taps, windows):
         # The gradient is `gradient` below. Without the stops, an eager tape would also record the
         # compiled calls and make them hand out their intermediates for a gradient never taken
         # (which the XLA loop of `forward_lean` cannot do at all).
         arguments = [tf.stop_gradient(tensor) for tensor in (waveforms, taps, windows)]
-        if _gradient_may_be_recorded():
+        if _gradient_may_be_recorded() and not recompute_in_backward:
             result, saved = forward(*arguments)
         else:
             result, saved = forward_lean(*arguments), None
 
         def gradient(upstream):
+            if recompute_in_backward:
+                d_taps, d_windows = backward_weights_recomputing(waveforms, taps, windows, upstream)
+                return backward_input_recomputing(waveforms, taps, windows, upstream), d_taps, d_windows
             # A graph traced without a tape can still be differentiated later: then the
             # filter outputs are computed again (one more FFT per filter and block).
             outputs = saved if saved is not None else recomputed_outputs(waveforms, taps, windows)

@@ -112,6 +112,10 @@ class Leaf(Frontend):
         `SpecAugment` layer.
       check_numerics: raise on NaN/inf input samples.
       implementation: "auto", "fused", "layers" or "direct" (above).
+      recompute_in_backward: on the fused path, keep no filter outputs for
+        the gradient: the backward pass computes them again, channel group by
+        group (`ops.fused_filterbank_pooling`). Training needs less memory
+        and takes longer; same values and gradients.
       name: layer name.
 
     Example:
@@ -142,6 +146,7 @@ class Leaf(Frontend):
         spec_augment=False,
         check_numerics: bool = False,
         implementation: str = "auto",
+        recompute_in_backward: bool = False,
         name: str = "leaf",
         **kwargs,
     ):
@@ -151,6 +156,7 @@ class Leaf(Frontend):
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}.")
         self.implementation = implementation
+        self.recompute_in_backward = bool(recompute_in_backward)
         self.kernel_size = dsp.window_length_samples(sample_rate, window_len)
         self.stride = dsp.window_stride_samples(sample_rate, window_stride)
         if self.stride < 1:
@@ -345,6 +351,7 @@ class Leaf(Frontend):
             pool_padding=pooling.padding,
             activation=fused_activation,
             negative_slope=slope,
+            recompute_in_backward=self.recompute_in_backward,
         )
 
     # ------------------------------------------------------------ serialization
@@ -369,6 +376,7 @@ class Leaf(Frontend):
             "mean_var_norm": self.mean_var_norm,
             "spec_augment": serialize(self._spec_augment) if self._spec_augment is not None else False,
             "implementation": self.implementation,
+            "recompute_in_backward": self.recompute_in_backward,
         }
 
     @classmethod

@@ -560,3 +560,42 @@ def test_fused_path_with_dynamic_batch_size():
     expected = gradients(reference)
     for name, a, e in zip(["kernel", "pooling", "alpha", "delta", "root", "smooth"], gradients(fast), expected):
         assert global_relative_error(a, e) <= TOLERANCE, name
+
+
+@pytest.mark.parametrize("activation, channels", [("squared_modulus", 40), ("leaky_relu", 7)])
+def test_fused_recompute_in_backward_gives_the_same_values_and_gradients(activation, channels):
+    """`recompute_in_backward=True` keeps no filter outputs: same output and gradients (input, taps,
+    windows) as the pass that keeps them, group by group (8 and 7 channels a group here)."""
+    parts = 2 if activation == "squared_modulus" else 1
+    x, taps, windows = _random_fused_arguments(16000, channels, parts, seed=5)
+    upstream = _upstream((x.shape[0], 100, channels))
+
+    def run(recompute):
+        inputs = [x, taps, windows]
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            output = ops.fused_filterbank_pooling(
+                *inputs, S, activation=activation, negative_slope=0.2, recompute_in_backward=recompute
+            )
+            loss = tf.reduce_sum(output * upstream)
+        return [np.asarray(output), *(np.asarray(g) for g in tape.gradient(loss, inputs))]
+
+    _assert_close(run(True), run(False), ["output", "d input", "d taps", "d windows"])
+
+
+def test_leaf_recompute_in_backward_trains_alike_and_round_trips():
+    x = tf.constant(make_signal(8000))
+    reference, lean = leaf_tf.Leaf(n_filters=10), leaf_tf.Leaf(n_filters=10, recompute_in_backward=True)
+    reference.build(x.shape)
+    lean.build(x.shape)
+    lean.set_weights(reference.get_weights())
+
+    def gradients(frontend):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(frontend(x)))
+        return [np.asarray(g) for g in tape.gradient(loss, frontend.trainable_weights)]
+
+    names = [w.path for w in reference.trainable_weights]
+    _assert_close(gradients(lean), gradients(reference), names)
+    clone = leaf_tf.Leaf.from_config(lean.get_config())
+    assert clone.recompute_in_backward and not leaf_tf.Leaf.from_config(reference.get_config()).recompute_in_backward
