@@ -10,7 +10,8 @@ class names, window and loudness setting its `run.json` records), a `.keras`
 file (classes `class_0`, `class_1`, ...; 1 s windows at the frontend's sample
 rate), or a SavedModel exported with `model.export` (predictions only; its
 sample rate must be given). Folders are searched recursively for audio files
-(`.wav`, `.flac`, `.ogg`, `.mp3`); each file is down-mixed and resampled to the
+(`audio_io.AUDIO_EXTENSIONS`: `.wav`, `.flac`, `.ogg`, `.opus`, `.mp3`, and `.m4a`, `.aac`, `.webm`,
+`.mp4` with PyAV); each file is down-mixed and resampled to the
 model's rate.
 
 Predictions use the evaluation's full-clip protocol: the clip is cut into

@@ -18,7 +18,8 @@ label):
     root/test.csv
 
 A root holding `*.csv` files is read as the CSV layout, otherwise as folders.
-Files ending in .wav, .flac, .ogg or .mp3 (any case) are read, recursively
+Files ending in an `audio_io.AUDIO_EXTENSIONS` extension (.wav, .flac, .ogg, .opus, .mp3, and .m4a,
+.aac, .webm, .mp4 with PyAV; any case) are read, recursively
 below each class folder; other files, files directly in a split folder, and
 folders whose name starts with `.` or `_` are ignored. Class names are every
 label found in any split, sorted (Python string order): that order is the
