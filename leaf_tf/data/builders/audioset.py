@@ -514,6 +514,8 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
             paths = write_job_shards(jobs, self._jobs_dir / split, shards)
             namespace = f"{self.name}/{split}"
             # Reshuffle: runners may otherwise run every shard on the worker that created the list.
+            # A module-level function, not a method: Beam would pickle the builder, and a TFDS builder
+            # unpickles from data_dir, config and version alone (its `layout` would be lost).
             return (
                 beam.Create(paths)
                 | beam.Reshuffle()
