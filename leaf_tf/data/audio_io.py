@@ -29,6 +29,7 @@ array([     0,  16384, -32768,  32767], dtype=int16)
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 import os
@@ -43,6 +44,7 @@ __all__ = [
     "FFMPEG_EXTENSIONS",
     "SOUNDFILE_EXTENSIONS",
     "AudioDecodeError",
+    "AudioFile",
     "AudioFileInfo",
     "Int16Audio",
     "MissingDecoderError",
@@ -131,10 +133,9 @@ def _decode_with_ffmpeg(path: str, data: bytes) -> tuple[np.ndarray, int]:
             if not container.streams.audio:
                 raise AudioDecodeError(f"{path} has no audio stream.")
             stream = container.streams.audio[0]
-            # Planar float keeps every channel and rate as they are; [channels, n] per frame.
+            # Planar float keeps every channel and rate as they are: [channels, n] per frame.
             to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
-            chunks = [plane for frame in container.decode(stream) for plane in
-                      (out.to_ndarray() for out in to_float.resample(frame))]
+            chunks = [out.to_ndarray() for frame in container.decode(stream) for out in to_float.resample(frame)]
             chunks += [out.to_ndarray() for out in to_float.resample(None)]
             rate = int(stream.rate)
     except AudioDecodeError:
@@ -146,42 +147,110 @@ def _decode_with_ffmpeg(path: str, data: bytes) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(np.concatenate(chunks, axis=1).T, dtype=np.float32), rate
 
 
-def audio_file_info(path: str | os.PathLike) -> AudioFileInfo:
-    """Rate, frames and channels of an audio file, from its header (libsndfile) or container (PyAV).
+def _ffmpeg_stated_info(path: str, data: bytes) -> AudioFileInfo | None:
+    """Rate, frames and channels from the container's stated duration; None when it states none."""
+    av = _import_av(path)
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            seconds = None
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / 1e6  # microseconds
+            if seconds is None or seconds <= 0:
+                return None
+            return AudioFileInfo(int(stream.rate), int(round(seconds * stream.rate)), stream.channels)
+    except Exception as e:
+        raise AudioDecodeError(f"Could not read the container of {path} with FFmpeg (PyAV): {e}") from e
 
-    Cheap for libsndfile formats; for FFmpeg formats the container's duration
-    is used when it states one (frames then approximate), else the file is
-    decoded to count them.
+
+class AudioFile:
+    """One audio file, its bytes read once (through `tf.io.gfile`): its header (`info`) and any part of it (`read`).
+
+    For callers that look at a file's length before choosing what to decode
+    (the AudioSet builder cuts whole videos to their segment): one read of the
+    bytes, local or `gs://`, and for FFmpeg formats at most one decode.
+
+    Raises (on construction): FileNotFoundError, or AudioDecodeError for an
+    unreadable or empty file.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        self._data = _read_bytes(self.path)
+        self._decoded: tuple[np.ndarray, int] | None = None  # FFmpeg formats, decoded once
+
+    def _ffmpeg_decoded(self) -> tuple[np.ndarray, int]:
+        if self._decoded is None:
+            self._decoded = _decode_with_ffmpeg(self.path, self._data)
+        return self._decoded
+
+    @functools.cached_property
+    def info(self) -> AudioFileInfo:
+        """Rate, frames and channels: libsndfile's header, or for FFmpeg formats the container's stated
+        duration (frames then approximate), else the decoded samples counted.
+
+        Raises: AudioDecodeError, MissingDecoderError.
+        """
+        if _needs_ffmpeg(self.path):
+            stated = _ffmpeg_stated_info(self.path, self._data)
+            if stated is not None:
+                return stated
+            audio, rate = self._ffmpeg_decoded()
+            return AudioFileInfo(rate, audio.shape[0], audio.shape[1])
+        try:
+            info = sf.info(io.BytesIO(self._data))
+        except Exception as e:
+            raise AudioDecodeError(
+                f"Could not read the header of audio file {self.path} with soundfile: {_libsndfile_reason(e)}"
+            ) from e
+        return AudioFileInfo(int(info.samplerate), int(info.frames), int(info.channels))
+
+    def read(self, start_seconds: float = 0.0, stop_seconds: float | None = None) -> tuple[np.ndarray, int]:
+        """The samples in `[start_seconds, stop_seconds)` (see `read_audio`): `(audio [frames, channels], rate)`."""
+        path = self.path
+        if start_seconds < 0 or (stop_seconds is not None and stop_seconds < start_seconds):
+            raise ValueError(
+                f"read_audio({path}): need 0 <= start_seconds <= stop_seconds, got {start_seconds}, {stop_seconds}."
+            )
+        if _needs_ffmpeg(path):
+            audio, sample_rate = self._ffmpeg_decoded()
+            start = int(round(start_seconds * sample_rate))
+            stop = None if stop_seconds is None else int(round(stop_seconds * sample_rate))
+            audio = audio[start:stop]
+        else:
+            try:
+                with sf.SoundFile(io.BytesIO(self._data)) as f:
+                    sample_rate = f.samplerate
+                    start = min(int(round(start_seconds * sample_rate)), f.frames)
+                    if start:
+                        f.seek(start)
+                    # -1 reads to the end: the header's frame count of an MP3 can be an estimate.
+                    count = -1 if stop_seconds is None else max(0, int(round(stop_seconds * sample_rate)) - start)
+                    audio = f.read(count, dtype="float32", always_2d=True)
+            except Exception as e:  # libsndfile reports corrupt data with several exception types.
+                raise AudioDecodeError(
+                    f"Could not decode audio file {path} with soundfile (it reads {', '.join(SOUNDFILE_EXTENSIONS)}): "
+                    f"{_libsndfile_reason(e)}"
+                ) from e
+        if audio.shape[0] == 0:
+            where = "" if start_seconds == 0 and stop_seconds is None else f" between {start_seconds} s and {stop_seconds} s"
+            raise AudioDecodeError(f"Audio file {path} contains no samples{where}.")
+        if not np.all(np.isfinite(audio)):
+            raise AudioDecodeError(f"Audio file {path} contains NaN or infinite samples.")
+        return audio, int(sample_rate)
+
+
+def audio_file_info(path: str | os.PathLike) -> AudioFileInfo:
+    """Rate, frames and channels of an audio file (`AudioFile(path).info`): cheap for libsndfile formats.
 
     Raises:
       FileNotFoundError, AudioDecodeError, MissingDecoderError: as `read_audio`.
     """
-    path = os.fspath(path)
-    data = _read_bytes(path)
-    if _needs_ffmpeg(path):
-        av = _import_av(path)
-        try:
-            with av.open(io.BytesIO(data)) as container:
-                if container.streams.audio:
-                    stream = container.streams.audio[0]
-                    seconds = None
-                    if stream.duration is not None and stream.time_base is not None:
-                        seconds = float(stream.duration * stream.time_base)
-                    elif container.duration is not None:
-                        seconds = container.duration / 1e6  # microseconds
-                    if seconds is not None and seconds > 0:
-                        return AudioFileInfo(int(stream.rate), int(round(seconds * stream.rate)), stream.channels)
-        except Exception as e:
-            raise AudioDecodeError(f"Could not read the container of {path} with FFmpeg (PyAV): {e}") from e
-        audio, rate = _decode_with_ffmpeg(path, data)
-        return AudioFileInfo(rate, audio.shape[0], audio.shape[1])
-    try:
-        info = sf.info(io.BytesIO(data))
-    except Exception as e:
-        raise AudioDecodeError(
-            f"Could not read the header of audio file {path} with soundfile: {_libsndfile_reason(e)}"
-        ) from e
-    return AudioFileInfo(int(info.samplerate), int(info.frames), int(info.channels))
+    return AudioFile(path).info
 
 
 def read_audio(
@@ -207,36 +276,7 @@ def read_audio(
         samples (in the range asked for), or holds NaN / infinite samples.
       MissingDecoderError: the format needs PyAV, which is not installed.
     """
-    path = os.fspath(path)
-    if start_seconds < 0 or (stop_seconds is not None and stop_seconds < start_seconds):
-        raise ValueError(f"read_audio({path}): need 0 <= start_seconds <= stop_seconds, got {start_seconds}, {stop_seconds}.")
-    data = _read_bytes(path)
-    if _needs_ffmpeg(path):
-        audio, sample_rate = _decode_with_ffmpeg(path, data)
-        start = int(round(start_seconds * sample_rate))
-        stop = None if stop_seconds is None else int(round(stop_seconds * sample_rate))
-        audio = audio[start:stop]
-    else:
-        try:
-            with sf.SoundFile(io.BytesIO(data)) as f:
-                sample_rate = f.samplerate
-                start = min(int(round(start_seconds * sample_rate)), f.frames)
-                if start:
-                    f.seek(start)
-                # -1 reads to the end: the header's frame count of an MP3 can be an estimate.
-                count = -1 if stop_seconds is None else max(0, int(round(stop_seconds * sample_rate)) - start)
-                audio = f.read(count, dtype="float32", always_2d=True)
-        except Exception as e:  # libsndfile reports corrupt data with several exception types.
-            raise AudioDecodeError(
-                f"Could not decode audio file {path} with soundfile (it reads {', '.join(SOUNDFILE_EXTENSIONS)}): "
-                f"{_libsndfile_reason(e)}"
-            ) from e
-    if audio.shape[0] == 0:
-        where = "" if start_seconds == 0 and stop_seconds is None else f" between {start_seconds} s and {stop_seconds} s"
-        raise AudioDecodeError(f"Audio file {path} contains no samples{where}.")
-    if not np.all(np.isfinite(audio)):
-        raise AudioDecodeError(f"Audio file {path} contains NaN or infinite samples.")
-    return audio, int(sample_rate)
+    return AudioFile(path).read(start_seconds, stop_seconds)
 
 
 def resample(audio: np.ndarray, orig_rate_hz: int, target_rate_hz: int) -> np.ndarray:
@@ -271,7 +311,11 @@ def resample(audio: np.ndarray, orig_rate_hz: int, target_rate_hz: int) -> np.nd
 
 
 def load_audio(
-    path: str | os.PathLike, sample_rate: int = 16000, *, start_seconds: float = 0.0, stop_seconds: float | None = None
+    path: str | os.PathLike | AudioFile,
+    sample_rate: int = 16000,
+    *,
+    start_seconds: float = 0.0,
+    stop_seconds: float | None = None,
 ) -> np.ndarray:
     """Decodes an audio file to a mono float32 waveform at `sample_rate` Hz.
 
@@ -281,7 +325,8 @@ def load_audio(
     overshoot can exceed it).
 
     Args:
-      path: a local path or any path `tf.io.gfile` understands.
+      path: a local path or any path `tf.io.gfile` understands, or an
+        `AudioFile` already read.
       sample_rate: the output rate in Hz.
       start_seconds, stop_seconds: the part of the file to decode (see `read_audio`).
 
@@ -293,7 +338,8 @@ def load_audio(
       AudioDecodeError: the file cannot be decoded or holds no samples.
       MissingDecoderError: the format needs PyAV, which is not installed.
     """
-    audio, file_rate = read_audio(path, start_seconds=start_seconds, stop_seconds=stop_seconds)
+    source = path if isinstance(path, AudioFile) else AudioFile(path)
+    audio, file_rate = source.read(start_seconds, stop_seconds)
     mono = audio[:, 0] if audio.shape[1] == 1 else audio.mean(axis=1, dtype=np.float32)
     mono = resample(mono, file_rate, sample_rate)
     return np.clip(mono, -1.0, 1.0).astype(np.float32, copy=False)

@@ -18,12 +18,13 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from etils import epath
 
-from leaf_tf.data.audio_io import Int16Audio, load_audio, to_int16
+from leaf_tf.data.audio_io import AudioFile, Int16Audio, load_audio, to_int16
 
 SAMPLE_RATE_HZ = 16000
 
 # Threads that decode clips while a single-process build writes: libsndfile and soxr release the GIL, so
-# decoding overlaps (1.6x on 150 FLAC clips with 2 threads on a 2-core machine).
+# decoding overlaps (2 threads: 1.5-1.6x the clips per second of a sequential build on 2 cores, median of
+# 3 runs of benchmarks/prepare_audioset.py).
 DECODE_THREADS = min(8, os.cpu_count() or 1)
 
 _T = TypeVar("_T")
@@ -66,7 +67,7 @@ def dataset_info(
 
 
 def read_clip(
-    path: epath.PathLike,
+    path: epath.PathLike | AudioFile,
     sample_rate: int = SAMPLE_RATE_HZ,
     *,
     start_seconds: float = 0.0,

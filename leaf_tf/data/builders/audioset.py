@@ -94,8 +94,8 @@ SEGMENT_CSVS = {
     "unbalanced_train": "unbalanced_train_segments.csv",
     "eval": "eval_segments.csv",
 }
-# Folders, relative to manual_dir, searched for the CSVs (PANNs keeps them in metadata/).
-CSV_FOLDERS = (".", "metadata")
+# Folders under manual_dir searched for the CSVs after manual_dir itself (PANNs keeps them in metadata/).
+CSV_SUBFOLDERS = ("metadata",)
 CSV_URL = "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv"
 # A file at most this much longer than its segment holds the segment alone; a longer one is cut to it.
 SEGMENT_TOLERANCE_SECONDS = 0.5
@@ -197,8 +197,8 @@ def match_audio_files(files: Iterable[epath.Path], ytids: Iterable[str]) -> dict
 
 
 def find_csv_folder(manual_dir: epath.Path) -> epath.Path | None:
-    """The first of `CSV_FOLDERS` under `manual_dir` that holds `class_labels_indices.csv`, else None."""
-    return _common.find_root(manual_dir, CLASS_CSV, [f for f in CSV_FOLDERS if f != "."])
+    """`manual_dir` or the first of its `CSV_SUBFOLDERS` that holds `class_labels_indices.csv`, else None."""
+    return _common.find_root(manual_dir, CLASS_CSV, CSV_SUBFOLDERS)
 
 
 def present_layouts(manual_dir: epath.Path, splits: Sequence[str]) -> list[Layout]:
@@ -274,11 +274,11 @@ def segment_example(job: ClipJob) -> tuple[tuple[str, ...], tuple[str, dict] | N
     propagate: every file of that format would fail alike.
     """
     try:
-        info = audio_io.audio_file_info(job.path)
-        kind, start, stop = plan_clip(info.seconds, job.segment)
+        audio_file = audio_io.AudioFile(job.path)  # read once: its length decides which part is decoded
+        kind, start, stop = plan_clip(audio_file.info.seconds, job.segment)
         if kind == "too_short":
             return ("too_short",), None, None
-        audio = _common.read_clip(job.path, start_seconds=start, stop_seconds=stop)
+        audio = _common.read_clip(audio_file, start_seconds=start, stop_seconds=stop)
     except (AudioDecodeError, FileNotFoundError) as e:
         return ("undecodable",), None, f"{epath.Path(job.path).name} ({e})"
     counts = ["written"]
@@ -348,6 +348,24 @@ def summary_line(name: str, split: str, counts: Mapping[str, int], errors: Seque
         + (f" (e.g. {'; '.join(errors[:3])})" if errors else "")
         + "."
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitFiles:
+    """One split as found on disk: the CSV's segments, the file of each YTID that has one, files listed."""
+
+    segments: list[Segment]
+    files: dict[str, epath.Path]
+    listed: int  # audio files in the split's folder, matched or not
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What `Audioset.plan` found in a manual_dir."""
+
+    layout: Layout
+    csv_dir: epath.Path
+    splits: dict[str, SplitFiles]
 
 
 @dataclasses.dataclass(eq=False)
@@ -435,8 +453,8 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
         self._use_beam = download_config.beam_options is not None or download_config.beam_runner is not None
         return super()._download_and_prepare(dl_manager, download_config)
 
-    def plan(self, manual_dir: epath.Path) -> tuple[Layout, dict[str, tuple[list[Segment], dict[str, epath.Path]]]]:
-        """Reads the CSVs and finds the audio files: `(layout, {split: (segments, {ytid: file})})`.
+    def plan(self, manual_dir: epath.Path) -> Plan:
+        """Reads the CSVs and lists and matches the audio files of every split.
 
         Also sets the label names and `info.metadata["mids"]`. Raises a
         `FileNotFoundError` naming what is missing.
@@ -449,7 +467,7 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
         missing += [f"{layout.audio_dirs[s]}/" for s in splits if not (manual_dir / layout.audio_dirs[s]).is_dir()]
         if missing:
             raise _common.missing_files_error(
-                self, manual_dir, missing, hint=f"(CSVs looked for in {' and '.join(CSV_FOLDERS)}; audio layout {layout.name})"
+                self, manual_dir, missing, hint=f"(CSVs looked for in ., {', '.join(CSV_SUBFOLDERS)}; audio layout {layout.name})"
             )
 
         mids, display_names = read_class_labels(csv_dir / CLASS_CSV)
@@ -467,20 +485,21 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
                         f"{SEGMENT_CSVS[split]}: segment {segment.ytid} has labels {unknown} absent from {CLASS_CSV}; "
                         "are the CSVs from the same AudioSet release?"
                     )
-            audio_dir = manual_dir / layout.audio_dirs[split]
-            files = match_audio_files(_common.list_files(audio_dir, AUDIO_EXTENSIONS), (s.ytid for s in segments))
-            found[split] = (segments, files)
-        return layout, found
+            listed = _common.list_files(manual_dir / layout.audio_dirs[split], AUDIO_EXTENSIONS)
+            found[split] = SplitFiles(segments, match_audio_files(listed, (s.ytid for s in segments)), len(listed))
+        return Plan(layout, csv_dir, found)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> dict[str, Iterator]:
         manual_dir = _common.manual_dir_or_raise(dl_manager, self)
-        layout, found = self.plan(manual_dir)
+        plan = self.plan(manual_dir)
+        layout = plan.layout
         if self._use_beam:  # Under the download dir: inside data_dir, so cluster workers can read it.
             self._jobs_dir = epath.Path(dl_manager.download_dir) / f"{self.name}_{self.builder_config.name}_jobs"
         self.info.metadata["layout"] = layout.name
         self.info.metadata["clips"] = {}
         generators = {}
-        for split, (segments, files) in found.items():
+        for split, split_files in plan.splits.items():
+            segments, files = split_files.segments, split_files.files
             audio_dir = manual_dir / layout.audio_dirs[split]
             if not files:
                 raise FileNotFoundError(
@@ -575,15 +594,13 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
         errors as preparing would for missing CSVs, folders or layouts.
         """
         manual_dir = epath.Path(manual_dir)
-        layout, found = self.plan(manual_dir)
-        csv_dir = find_csv_folder(manual_dir)
+        plan = self.plan(manual_dir)
+        layout, csv_dir = plan.layout, plan.csv_dir
         splits = []
-        for split, (segments, files) in found.items():
+        for split, split_files in plan.splits.items():
             audio_dir = manual_dir / layout.audio_dirs[split]
-            ytids = {s.ytid for s in segments}
-            all_files = _common.list_files(audio_dir, AUDIO_EXTENSIONS)
-            unmatched = len(all_files) - len(set(files.values()))
-            by_ytid = {s.ytid: s for s in segments}
+            files = split_files.files
+            by_ytid = {s.ytid: s for s in split_files.segments}
             chosen = sorted(files.items())
             if len(chosen) > samples:
                 step = len(chosen) / samples
@@ -600,9 +617,9 @@ class Audioset(tfds.core.GeneratorBasedBuilder):
                 SplitCheck(
                     split=split,
                     audio_dir=str(audio_dir.relative_to(manual_dir)),
-                    segments=len(ytids),
+                    segments=len(by_ytid),
                     with_audio=len(files),
-                    unmatched_files=unmatched,
+                    unmatched_files=split_files.listed - len(set(files.values())),
                     probed=len(chosen),
                     unreadable=tuple(unreadable),
                     longer_than_segment=longer,
