@@ -328,7 +328,8 @@ def fused_filterbank_pooling(
     and the backward pass computes each group's filter outputs again just
     before it needs them (one more FFT per filter and block, a third more
     FFTs in all): the training pass then needs a fraction of the memory, and
-    takes longer (`benchmarks/frontends.py --recompute` measures both).
+    takes longer (`benchmarks/frontends.py --frontends leaf leaf_recompute`
+    measures both).
 
     Args:
       waveforms: `[B, T]` float32, static `T`.
@@ -501,40 +502,20 @@ def _fused_function(
             return tf.add_n([rows[i] for i in range(count)])
         return tf.reduce_sum(rows, axis=0)
 
+    def over_groups(function, elements, outputs, output_signature):
+        """`function` over the groups, each given `(*elements, outputs)` for its group.
+
+        With saved `outputs`, the groups run side by side (`map_groups`); with None (no filter
+        outputs kept, `recompute_in_backward`) one after another in an XLA loop, each getting
+        `(*elements,)` and computing its filter outputs again, so one group's exist at a time.
+        """
+        if outputs is None:
+            return tf.map_fn(function, elements, fn_output_signature=output_signature)
+        return map_groups(function, (*elements, outputs))
+
     @tf.function(jit_compile=jit_compile, autograph=False)
     def backward_weights(waveforms, taps, windows, outputs, upstream):
-        conjugate_spectra = tf.reshape(tf.math.conj(signal_spectra(waveforms)), [-1, 1, bins])
-        with tf.GradientTape() as tape:
-            tape.watch([taps, windows])
-            weights = grouped_weights(taps, windows)
-
-        def one_group(arguments):
-            group_outputs, group_windows, group_upstream = arguments
-            d_outputs, d_windows = d_outputs_and_windows(group_outputs, group_windows, group_upstream)
-            return sum_rows(conjugate_spectra * d_products(d_outputs)), d_windows
-
-        d_weights = map_groups(one_group, (outputs, weights[1], grouped_channels(upstream)))
-        return tape.gradient(weights, [taps, windows], output_gradients=list(d_weights))
-
-    @tf.function(jit_compile=jit_compile, autograph=False)
-    def backward_input(waveforms, taps, windows, outputs, upstream):
-        with tf.GradientTape() as tape:
-            tape.watch(waveforms)
-            spectra = signal_spectra(waveforms)
-        filter_spectra, grouped_windows = grouped_weights(taps, windows)
-
-        def one_group(arguments):
-            group_outputs, group_filter_spectra, group_windows, group_upstream = arguments
-            d_outputs, _ = d_outputs_and_windows(group_outputs, group_windows, group_upstream)
-            d_group = tf.reshape(d_products(d_outputs), [-1, plan.num_blocks, parts * group, bins])
-            return tf.reduce_sum(d_group * tf.math.conj(group_filter_spectra), axis=2)  # [B, n, N/2+1]
-
-        d_spectra = map_groups(one_group, (outputs, filter_spectra, grouped_windows, grouped_channels(upstream)))
-        return tape.gradient(spectra, waveforms, output_gradients=tf.reduce_sum(d_spectra, axis=0))
-
-    @tf.function(jit_compile=jit_compile, autograph=False)
-    def backward_weights_recomputing(waveforms, taps, windows, upstream):
-        """`backward_weights`, group after group, each group's filter outputs computed again."""
+        """Gradients for taps and windows; `outputs` the saved filter outputs, or None to recompute them."""
         spectra = signal_spectra(waveforms)
         conjugate_spectra = tf.reshape(tf.math.conj(spectra), [-1, 1, bins])
         with tf.GradientTape() as tape:
@@ -542,35 +523,33 @@ def _fused_function(
             weights = grouped_weights(taps, windows)
 
         def one_group(arguments):
-            group_filter_spectra, group_windows, group_upstream = arguments
-            outputs = filter_outputs(spectra, group_filter_spectra)
-            d_outputs, d_windows = d_outputs_and_windows(outputs, group_windows, group_upstream)
+            group_filter_spectra, group_windows, group_upstream, *saved = arguments
+            group_outputs = saved[0] if saved else filter_outputs(spectra, group_filter_spectra)
+            d_outputs, d_windows = d_outputs_and_windows(group_outputs, group_windows, group_upstream)
             return sum_rows(conjugate_spectra * d_products(d_outputs)), d_windows
 
-        d_weights = tf.map_fn(
-            one_group, (*weights, grouped_channels(upstream)), fn_output_signature=(tf.complex64, tf.float32)
-        )
+        elements = (*weights, grouped_channels(upstream))
+        d_weights = over_groups(one_group, elements, outputs, (tf.complex64, tf.float32))
         return tape.gradient(weights, [taps, windows], output_gradients=list(d_weights))
 
     @tf.function(jit_compile=jit_compile, autograph=False)
-    def backward_input_recomputing(waveforms, taps, windows, upstream):
-        """`backward_input`, group after group, each group's filter outputs computed again."""
+    def backward_input(waveforms, taps, windows, outputs, upstream):
+        """Gradient for the waveforms; `outputs` the saved filter outputs, or None to recompute them."""
         with tf.GradientTape() as tape:
             tape.watch(waveforms)
             spectra = signal_spectra(waveforms)
+        constant_spectra = tf.stop_gradient(spectra)  # recomputed outputs are constants here
         filter_spectra, grouped_windows = grouped_weights(taps, windows)
-        constant_spectra = tf.stop_gradient(spectra)
 
         def one_group(arguments):
-            group_filter_spectra, group_windows, group_upstream = arguments
-            outputs = filter_outputs(constant_spectra, group_filter_spectra)
-            d_outputs, _ = d_outputs_and_windows(outputs, group_windows, group_upstream)
+            group_filter_spectra, group_windows, group_upstream, *saved = arguments
+            group_outputs = saved[0] if saved else filter_outputs(constant_spectra, group_filter_spectra)
+            d_outputs, _ = d_outputs_and_windows(group_outputs, group_windows, group_upstream)
             d_group = tf.reshape(d_products(d_outputs), [-1, plan.num_blocks, parts * group, bins])
             return tf.reduce_sum(d_group * tf.math.conj(group_filter_spectra), axis=2)  # [B, n, N/2+1]
 
-        d_spectra = tf.map_fn(
-            one_group, (filter_spectra, grouped_windows, grouped_channels(upstream)), fn_output_signature=tf.complex64
-        )
+        elements = (filter_spectra, grouped_windows, grouped_channels(upstream))
+        d_spectra = over_groups(one_group, elements, outputs, tf.complex64)
         return tape.gradient(spectra, waveforms, output_gradients=tf.reduce_sum(d_spectra, axis=0))
 
     @tf.custom_gradient
@@ -586,11 +565,11 @@ def _fused_function(
 
         def gradient(upstream):
             if recompute_in_backward:
-                d_taps, d_windows = backward_weights_recomputing(waveforms, taps, windows, upstream)
-                return backward_input_recomputing(waveforms, taps, windows, upstream), d_taps, d_windows
-            # A graph traced without a tape can still be differentiated later: then the
-            # filter outputs are computed again (one more FFT per filter and block).
-            outputs = saved if saved is not None else recomputed_outputs(waveforms, taps, windows)
+                outputs = None  # each group's filter outputs computed again, group after group
+            else:
+                # A graph traced without a tape can still be differentiated later: then the
+                # filter outputs are computed again (one more FFT per filter and block).
+                outputs = saved if saved is not None else recomputed_outputs(waveforms, taps, windows)
             d_taps, d_windows = backward_weights(waveforms, taps, windows, outputs, upstream)
             # A separate computation: inside a tf.function it is pruned when nothing
             # asks for the gradient with respect to the waveforms (training a frontend
