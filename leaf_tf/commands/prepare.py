@@ -50,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.check_samples < 1:
-        raise SystemExit("leaf-tf prepare: error: --check_samples must be at least 1")
+        parser.error("--check_samples must be at least 1")
 
     def go():
         import tensorflow_datasets as tfds
