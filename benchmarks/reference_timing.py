@@ -17,6 +17,14 @@ the reference code costs) and `reference ÷ leaf` (the speed-up a user of the
 reference code gets), forward and forward + backward (gradient of
 `mean(output^2)` with respect to the trainable weights, as in `frontends.py`).
 
+It also times `transforms`: only the FFTs of `leaf`'s exact overlap-save pass
+(`ops.fused_pass_plan`), XLA-compiled, nothing else: one inverse FFT per
+filter and block forward, and as many forward FFTs for the weight gradient.
+An exact FFT formulation cannot skip them (each of the `2C` filter outputs is
+needed at every sample, since the pooling windows overlap), so
+`reference ÷ transforms` is the most any such formulation can gain on that
+machine with TensorFlow's FFT.
+
 Set-up, outside this repository (the reference code is never part of it):
 
     git clone https://github.com/google-research/leaf-audio /tmp/leaf-audio
@@ -139,6 +147,35 @@ def copy_weights(source, reference) -> None:
     pcen.ema._weights.assign(source.compression.ema.smooth)
 
 
+def transform_functions(leaf, batch: int, samples: int) -> tuple[tuple, tuple]:
+    """`(function, args)` for the FFTs alone of `leaf`'s fused pass: forward (inverse FFTs of the
+    filter spectra products) and forward + backward (those and the FFTs of the output gradients)."""
+    import tensorflow as tf
+
+    from leaf_tf import ops
+
+    kernel = leaf.filterbank.conv_kernel()  # [K, 1, 2C]
+    windows = leaf.pooling.windows()  # [1, K_p, C, 1]
+    num_taps, num_filters = int(kernel.shape[0]), int(kernel.shape[2])
+    plan = ops.fused_pass_plan(samples, num_taps, int(windows.shape[1]), leaf.pooling.strides, leaf.pooling.padding)
+    rng = np.random.default_rng(0)
+    shape = (batch * plan.num_blocks, num_filters)
+    bins = plan.fft_length // 2 + 1
+    spectra = tf.constant(rng.standard_normal((*shape, bins)) + 1j * rng.standard_normal((*shape, bins)), tf.complex64)
+    gradients = tf.constant(rng.standard_normal((*shape, plan.hop)), tf.float32)
+
+    # Only a corner of each result leaves the call: the benchmark times the transforms, not a copy.
+    @tf.function(jit_compile=True)
+    def forward(spectra):
+        return tf.signal.irfft(spectra, fft_length=[plan.fft_length])[:, :, :1]
+
+    @tf.function(jit_compile=True)
+    def forward_backward(spectra, gradients):
+        return forward(spectra), tf.signal.rfft(gradients, fft_length=[plan.fft_length])[:, :, :1]
+
+    return (forward, (spectra,)), (forward_backward, (spectra, gradients))
+
+
 def measure(reference_code: str, settings: list[str], repeats: int) -> dict:
     frontend, postprocessing = load_reference_code(reference_code)
     benchmark = _frontends_benchmark()
@@ -163,6 +200,9 @@ def measure(reference_code: str, settings: list[str], repeats: int) -> dict:
             forward, forward_backward = benchmark.frontend_functions(layer)
             calls["fwd", name, setting] = (forward, (waveforms,))
             calls["fwd+bwd", name, setting] = (forward_backward, (waveforms,))
+        calls["fwd", "transforms", setting], calls["fwd+bwd", "transforms", setting] = transform_functions(
+            leaf, batch, samples
+        )
     milliseconds = benchmark.interleaved_median_ms(calls, repeats)
     return {
         "machine": benchmark.machine_description("cpu"),
@@ -179,21 +219,21 @@ def report(runs: list[dict], settings: list[str]) -> str:
     for run in runs:
         lines.append(f"  {run['machine']}; load average {run['load_average']}")
     lines.append("")
-    lines.append("| setting | pass | reference ms | leaf_reference ms | leaf ms | reference ÷ leaf_reference | reference ÷ leaf |")
-    lines.append("|---|---|---:|---:|---:|---|---|")
+    names = ("reference", "leaf_reference", "leaf", "transforms")
+    lines.append(
+        "| setting | pass | reference ms | leaf_reference ms | leaf ms | transforms ms "
+        "| reference ÷ leaf_reference | reference ÷ leaf | reference ÷ transforms |"
+    )
+    lines.append("|---|---|---:|---:|---:|---:|---|---|---|")
     for setting in settings:
         for kind in ("fwd", "fwd+bwd"):
-            times = {
-                name: [run["milliseconds"][f"{kind} {name} {setting}"] for run in runs]
-                for name in ("reference", "leaf_reference", "leaf")
-            }
-            yardstick = [r / y for r, y in zip(times["reference"], times["leaf_reference"])]
-            speed_up = [r / f for r, f in zip(times["reference"], times["leaf"])]
-            lines.append(
-                f"| {setting} | {kind} | {statistics.median(times['reference']):.1f} | "
-                f"{statistics.median(times['leaf_reference']):.1f} | {statistics.median(times['leaf']):.1f} | "
-                f"{benchmark._spread(yardstick)} | {benchmark._spread(speed_up)} |"
-            )
+            times = {name: [run["milliseconds"][f"{kind} {name} {setting}"] for run in runs] for name in names}
+            ratios = [
+                benchmark._spread([r / other for r, other in zip(times["reference"], times[name])])
+                for name in names[1:]
+            ]
+            medians = " | ".join(f"{statistics.median(times[name]):.1f}" for name in names)
+            lines.append(f"| {setting} | {kind} | {medians} | {' | '.join(ratios)} |")
     worst = {
         name: max(run["agreement"][setting][name] for run in runs for setting in settings)
         for name in ("reference", "leaf_reference")

@@ -271,6 +271,28 @@ def _block_windows(windows: tf.Tensor, stride: int) -> tf.Tensor:
 
 # ---------------------------------------------------------------- fused filterbank -> energy -> pooling
 
+
+def fused_pass_plan(
+    length: int,
+    num_taps: int,
+    pool_size: int,
+    stride: int,
+    pool_padding: str = "SAME",
+    max_fft_length: int = DEFAULT_MAX_FFT_LENGTH,
+) -> OverlapSavePlan:
+    """The overlap-save blocks `fused_filterbank_pooling` uses for one `length`-sample waveform.
+
+    The blocks cover the energies every output frame needs (from the first
+    frame's left padding to the last frame's window end), with a hop that is a
+    multiple of the pooling `stride`. The pass runs one inverse FFT of
+    `fft_length` per filter and block forward, and one FFT per filter and block
+    for the weight gradient.
+    """
+    num_frames, _ = _pooling_geometry(length, pool_size, stride, pool_padding.upper())
+    span = (num_frames + -(-pool_size // stride) - 1) * stride
+    return overlap_save_plan(span, num_taps, stride, max_fft_length)
+
+
 ACTIVATIONS = ("squared_modulus", "leaky_relu")
 
 # Channels per group of the fused pass (the largest divisor of the channel count up to this).
@@ -388,8 +410,7 @@ def _fused_function(
     """Builds (once per static configuration) the custom-gradient fused pass."""
     num_frames, pool_left = _pooling_geometry(length, pool_size, stride, pool_padding)
     num_window_blocks = -(-pool_size // stride)
-    span = (num_frames + num_window_blocks - 1) * stride  # energies needed, from -pool_left
-    plan = overlap_save_plan(span, num_taps, stride, max_fft_length)
+    plan = fused_pass_plan(length, num_taps, pool_size, stride, pool_padding, max_fft_length)
     hop, fft_length = plan.hop, plan.fft_length
     blocks_per_hop = hop // stride
     # Energy sample r of block i sits at m = i * hop + r - pool_left; outside [0, T) it is padding.

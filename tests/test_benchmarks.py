@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "frontends.py"
@@ -112,8 +113,8 @@ def test_reference_timing_needs_a_checkout_of_the_reference(tmp_path):
 def test_reference_timing_reports_ratios_over_runs():
     timing = _load_reference_timing()
 
-    def run(reference, yardstick, leaf):
-        times = {"reference": reference, "leaf_reference": yardstick, "leaf": leaf}
+    def run(reference, yardstick, leaf, transforms):
+        times = {"reference": reference, "leaf_reference": yardstick, "leaf": leaf, "transforms": transforms}
         return {
             "machine": "a machine",
             "load_average": "0.5",
@@ -121,10 +122,28 @@ def test_reference_timing_reports_ratios_over_runs():
             "milliseconds": {f"{kind} {name} 8x1s": ms for name, ms in times.items() for kind in ("fwd", "fwd+bwd")},
         }
 
-    text = timing.report([run(60.0, 50.0, 20.0), run(90.0, 100.0, 30.0), run(80.0, 80.0, 40.0)], ["8x1s"])
-    # reference ÷ leaf_reference: 1.2, 0.9, 1.0; reference ÷ leaf: 3.0, 3.0, 2.0.
-    assert "| 8x1s | fwd | 80.0 | 80.0 | 30.0 | 1.00× (0.90–1.20) | 3.00× (2.00–3.00) |" in text
+    runs = [run(60.0, 50.0, 20.0, 10.0), run(90.0, 100.0, 30.0, 20.0), run(80.0, 80.0, 40.0, 16.0)]
+    text = timing.report(runs, ["8x1s"])
+    # reference ÷ leaf_reference: 1.2, 0.9, 1.0; reference ÷ leaf: 3.0, 3.0, 2.0; ÷ transforms: 6.0, 4.5, 5.0.
+    assert "| 8x1s | fwd | 80.0 | 80.0 | 30.0 | 16.0 | 1.00× (0.90–1.20) | 3.00× (2.00–3.00) | 5.00× (4.50–6.00) |" in text
     assert "reference code 1.0e-06, leaf_reference 2.0e-07" in text
+
+
+def test_reference_timing_transforms_are_the_fused_pass_ffts():
+    """The FFT-only yardstick transforms what the fused pass would: its plan's blocks, every filter."""
+    import leaf_tf
+    from leaf_tf import ops
+
+    timing = _load_reference_timing()
+    leaf = leaf_tf.Leaf(n_filters=6)
+    leaf(np.zeros((2, 4000), np.float32))
+    (forward, (spectra,)), (forward_backward, (same_spectra, gradients)) = timing.transform_functions(leaf, 2, 4000)
+    plan = ops.fused_pass_plan(4000, 401, 401, 160)
+    assert spectra.shape == (2 * plan.num_blocks, 12, plan.fft_length // 2 + 1) and same_spectra is spectra
+    assert gradients.shape == (2 * plan.num_blocks, 12, plan.hop)
+    assert forward(spectra).shape == (2 * plan.num_blocks, 12, 1)
+    # The blocks cover every energy the 25 frames need: (25 + 3 - 1) x 160 samples, in multiples of 160.
+    assert plan.hop % 160 == 0 and plan.num_blocks * plan.hop >= 27 * 160 > (plan.num_blocks - 1) * plan.hop
 
 
 @pytest.mark.slow
