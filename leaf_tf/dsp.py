@@ -1,7 +1,8 @@
 """Pure DSP helpers: window sizes, mel scales, windows and impulse responses.
 
-Everything here is a plain function. NumPy functions run once, when a layer is
-initialised; TensorFlow functions run inside `call` and follow the reference
+Everything here is a plain function. NumPy and TensorFlow functions run once,
+when a layer is initialised; the `keras.ops` functions (impulse responses,
+windows) run inside `call` on any Keras backend and follow the reference
 implementation's float32 operation order, so that leaf_tf's outputs equal the
 reference's to float32 round-off (see docs/numerics.md).
 """
@@ -12,8 +13,11 @@ import enum
 import math
 
 import gin
+import keras
 import numpy as np
 import tensorflow as tf
+
+from leaf_tf import backend
 
 # Bounds of the Gabor time-envelope width, in units of sqrt(2 ln 2) / pi.
 _SQRT_2_LN_2 = math.sqrt(2.0 * math.log(2.0))
@@ -176,12 +180,16 @@ def as_window_type(window_type: WindowType | str) -> WindowType:
 # ---------------------------------------------------------------- impulse responses
 
 
-def gabor_tap_times(kernel_size: int) -> tf.Tensor:
+def gabor_tap_times(kernel_size: int):
     """Tap times `-(K // 2) ... ceil(K / 2) - 1` (centred for odd K), float32."""
-    return tf.range(-(kernel_size // 2), (kernel_size + 1) // 2, dtype=tf.float32)
+    return keras.ops.arange(-(kernel_size // 2), (kernel_size + 1) // 2, dtype="float32")
 
 
-def gabor_impulse_responses(params: tf.Tensor, kernel_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+# sqrt(2 pi) rounded to float32 from the float32 2 pi, as the reference's `tf.math.sqrt(2. * math.pi)`.
+_SQRT_2_PI = float(np.sqrt(np.float32(2.0 * math.pi)))
+
+
+def gabor_impulse_responses(params, kernel_size: int) -> tuple:
     """Real and imaginary parts `[C, K]` of complex Gabor filters.
 
     `phi_n(t) = exp(i eta_n t) * exp(-t^2 / (2 sigma_n^2)) / (sqrt(2 pi) sigma_n)`
@@ -190,44 +198,42 @@ def gabor_impulse_responses(params: tf.Tensor, kernel_size: int) -> tuple[tf.Ten
     float32 phase the reference forms in complex64), so it also runs where
     complex types are unavailable.
     """
-    params = tf.convert_to_tensor(params, tf.float32)
+    params = keras.ops.convert_to_tensor(params, "float32")
     t = gabor_tap_times(kernel_size)
     centre, sigma = params[:, 0], params[:, 1]
-    scale = (1.0 / (tf.math.sqrt(2.0 * math.pi) * sigma))[:, tf.newaxis]
-    envelope = tf.exp(tf.tensordot(1.0 / (2.0 * sigma**2), -(t**2), axes=0))
-    phase = tf.tensordot(centre, t, axes=0)
-    return scale * tf.cos(phase) * envelope, scale * tf.sin(phase) * envelope
+    scale = keras.ops.expand_dims(1.0 / (sigma * _SQRT_2_PI), 1)
+    envelope = keras.ops.exp(keras.ops.outer(1.0 / (2.0 * sigma**2), -(t**2)))
+    phase = keras.ops.outer(centre, t)
+    return scale * keras.ops.cos(phase) * envelope, scale * keras.ops.sin(phase) * envelope
 
 
-def interleave_real_imag(real: tf.Tensor, imag: tf.Tensor) -> tf.Tensor:
+def interleave_real_imag(real, imag):
     """`[C, K]` real and imaginary taps -> conv kernel `[K, 1, 2C]`, channel 2n real, 2n+1 imag."""
-    stacked = tf.stack([real, imag], axis=1)  # [C, 2, K]
-    return tf.transpose(tf.reshape(stacked, [-1, tf.shape(real)[1]]))[:, tf.newaxis, :]
+    stacked = keras.ops.stack([real, imag], axis=1)  # [C, 2, K]
+    return keras.ops.expand_dims(keras.ops.transpose(keras.ops.reshape(stacked, (-1, real.shape[1]))), 1)
 
 
-def gaussian_lowpass_windows(sigma: tf.Tensor, kernel_size: int) -> tf.Tensor:
+def gaussian_lowpass_windows(sigma, kernel_size: int):
     """Unnormalised Gaussian windows `exp(-((j - (K-1)/2) / (sigma (K-1)/2))^2 / 2)`.
 
     `sigma` (any shape, typically `[1, 1, C, 1]`) is the std as a fraction of the
     half window, clipped to `[2 / K, 0.5]`; the result has `kernel_size` along
     axis 1 (`[1, K, C, 1]` for a `[1, 1, C, 1]` sigma).
     """
-    sigma = tf.clip_by_value(sigma, 2.0 / kernel_size, 0.5)
-    t = tf.reshape(tf.range(0, kernel_size, dtype=tf.float32), (1, kernel_size, 1, 1))
+    sigma = backend.clip(sigma, 2.0 / kernel_size, 0.5)
+    t = keras.ops.reshape(keras.ops.arange(0, kernel_size, dtype="float32"), (1, kernel_size, 1, 1))
     numerator = t - 0.5 * (kernel_size - 1)
     denominator = sigma * 0.5 * (kernel_size - 1)
-    return tf.exp(-0.5 * (numerator / denominator) ** 2)
+    return keras.ops.exp(-0.5 * (numerator / denominator) ** 2)
 
 
-def _sinc_half(times: tf.Tensor, frequency: tf.Tensor) -> tf.Tensor:
+def _sinc_half(times, frequency):
     """`2 f sin(2 pi f t) / (2 pi f t)` for `t != 0`."""
     argument = 2 * math.pi * frequency * times
-    return 2 * frequency * (tf.sin(argument) / argument)
+    return 2 * frequency * (keras.ops.sin(argument) / argument)
 
 
-def sinc_bandpass_filters(
-    low_hz: tf.Tensor, high_hz: tf.Tensor, num_taps: int, sample_rate: float
-) -> tf.Tensor:
+def sinc_bandpass_filters(low_hz, high_hz, num_taps: int, sample_rate: float):
     """Ideal band-pass responses `[num_taps, C]`, each normalised by its maximum.
 
     `BP(t) = LP_high(t) - LP_low(t)` with `LP_f(t) = 2 f sinc(2 pi f t)` sampled at
@@ -236,11 +242,11 @@ def sinc_bandpass_filters(
     separately and the centre is `2 f`, as in the reference.
     """
     half = num_taps // 2
-    sr = tf.cast(sample_rate, tf.float32)
-    left = tf.range(-half, 0, dtype=tf.float32)[:, tf.newaxis] / sr
-    right = tf.range(1, half + 1, dtype=tf.float32)[:, tf.newaxis] / sr
-    low_hz, high_hz = low_hz[tf.newaxis, :], high_hz[tf.newaxis, :]
-    high = tf.concat([_sinc_half(left, high_hz), 2 * high_hz, _sinc_half(right, high_hz)], axis=0)
-    low = tf.concat([_sinc_half(left, low_hz), 2 * low_hz, _sinc_half(right, low_hz)], axis=0)
+    sr = float(np.float32(sample_rate))
+    left = keras.ops.expand_dims(keras.ops.arange(-half, 0, dtype="float32"), 1) / sr
+    right = keras.ops.expand_dims(keras.ops.arange(1, half + 1, dtype="float32"), 1) / sr
+    low_hz, high_hz = keras.ops.expand_dims(low_hz, 0), keras.ops.expand_dims(high_hz, 0)
+    high = keras.ops.concatenate([_sinc_half(left, high_hz), 2 * high_hz, _sinc_half(right, high_hz)], axis=0)
+    low = keras.ops.concatenate([_sinc_half(left, low_hz), 2 * low_hz, _sinc_half(right, low_hz)], axis=0)
     band = high - low
-    return band / tf.reduce_max(band, axis=0, keepdims=True)
+    return band / keras.ops.max(band, axis=0, keepdims=True)

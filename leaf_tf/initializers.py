@@ -25,6 +25,12 @@ def _check_shape(name: str, shape, expected: str, ok: bool) -> None:
         raise ValueError(f"{name} cannot initialise a weight of shape {tuple(shape)}: expected {expected}.")
 
 
+def _backend_tensor(values, dtype=None):
+    """`values` (NumPy, a TensorFlow constant computed at initialisation, a backend tensor) as a tensor
+    of the Keras backend in use."""
+    return keras.ops.convert_to_tensor(np.asarray(values), dtype=dtype or "float32")
+
+
 @register()
 class PreempInit(keras.initializers.Initializer):
     """Pre-emphasis taps for a `[2, 1, 1]` kernel: `(k0, k1) = (-alpha, 1)`.
@@ -41,7 +47,7 @@ class PreempInit(keras.initializers.Initializer):
     def __call__(self, shape, dtype=None):
         _check_shape("PreempInit", shape, "(2, 1, 1)", tuple(shape) == (2, 1, 1))
         taps = np.array([-self.alpha, 1.0]).reshape(2, 1, 1)
-        return tf.convert_to_tensor(taps, dtype=dtype or "float32")
+        return _backend_tensor(taps, dtype)
 
     def get_config(self) -> dict:
         return {"alpha": self.alpha}
@@ -84,32 +90,35 @@ class GaborInit(keras.initializers.Initializer):
         self.n_fft = n_fft
         self.normalize_energy = normalize_energy
 
-    def params(self, n_filters: int) -> tf.Tensor:
+    def params(self, n_filters: int) -> np.ndarray:
         """`[n_filters, 2]` Gabor parameters (float32)."""
-        return dsp.gabor_params_from_mel(
-            n_filters, self.sample_rate, self.min_freq, self.max_freq, self.n_fft, self.normalize_energy
-        )
+        with tf.init_scope():  # constants, computed eagerly even when a weight is built inside a tf.function
+            return dsp.gabor_params_from_mel(
+                n_filters, self.sample_rate, self.min_freq, self.max_freq, self.n_fft, self.normalize_energy
+            ).numpy()
 
     def __call__(self, shape, dtype=None):
         shape = tuple(shape)
         if len(shape) == 2:
             _check_shape("GaborInit", shape, "[n_filters, 2]", shape[1] == 2)
-            return tf.cast(self.params(shape[0]), dtype or "float32")
+            return _backend_tensor(self.params(shape[0]), dtype)
         _check_shape(
             "GaborInit", shape, "[kernel_size, 1, 2 * n_filters] or [n_filters, 2]",
             len(shape) == 3 and shape[1] == 1 and shape[2] % 2 == 0,
         )
         kernel_size, n_filters = shape[0], shape[2] // 2
         params = self.params(n_filters)
-        mel_filters = tf.transpose(
-            dsp.mel_weight_matrix(n_filters, self.n_fft, self.sample_rate, self.min_freq, self.max_freq)
-        )
-        if self.normalize_energy:
-            mel_filters = mel_filters / dsp.mel_filter_areas(mel_filters, self.n_fft)
-        sqrt_pi = tf.math.sqrt(tf.constant(math.pi, tf.float32))
-        gain = tf.math.sqrt(dsp.mel_filter_areas(mel_filters, self.n_fft) * 2 * sqrt_pi * params[:, 1:2])
-        real, imag = dsp.gabor_impulse_responses(params, kernel_size)
-        return tf.cast(dsp.interleave_real_imag(real * gain, imag * gain), dtype or "float32")
+        with tf.init_scope():  # constants, as in `params`
+            mel_filters = tf.transpose(
+                dsp.mel_weight_matrix(n_filters, self.n_fft, self.sample_rate, self.min_freq, self.max_freq)
+            )
+            if self.normalize_energy:
+                mel_filters = mel_filters / dsp.mel_filter_areas(mel_filters, self.n_fft)
+            sqrt_pi = tf.math.sqrt(tf.constant(math.pi, tf.float32))
+            gain = tf.math.sqrt(dsp.mel_filter_areas(mel_filters, self.n_fft) * 2 * sqrt_pi * params[:, 1:2])
+            real, imag = dsp.gabor_impulse_responses(params, kernel_size)
+            gain = keras.ops.convert_to_tensor(gain.numpy())
+            return _backend_tensor(dsp.interleave_real_imag(real * gain, imag * gain), dtype)
 
     def get_config(self) -> dict:
         return {
@@ -148,7 +157,7 @@ class SincInit(keras.initializers.Initializer):
         high_hz = 0.5 * self.sample_rate - (self.min_low_hz + self.min_band_hz)
         mels = np.linspace(dsp.hz_to_mel(self.min_low_hz), dsp.hz_to_mel(high_hz), shape[0] + 1)
         edges = dsp.mel_to_hz(mels)
-        return tf.cast(np.stack([edges[:-1], np.diff(edges)], axis=1), dtype or "float32")
+        return _backend_tensor(np.stack([edges[:-1], np.diff(edges)], axis=1), dtype)
 
     def get_config(self) -> dict:
         return {"sample_rate": self.sample_rate, "min_low_hz": self.min_low_hz, "min_band_hz": self.min_band_hz}
@@ -197,7 +206,7 @@ class LowpassInit(keras.initializers.Initializer):
             values = np.broadcast_to(taps[None, :, None, None], shape)
         else:
             values = np.broadcast_to(taps[:, None, None], shape)
-        return tf.convert_to_tensor(np.array(values), dtype=dtype or "float32")
+        return _backend_tensor(values, dtype)
 
     def get_config(self) -> dict:
         return {"sample_rate": self.sample_rate, "window_len": self.window_len, "window_type": self.window_type.name}

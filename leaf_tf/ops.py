@@ -30,10 +30,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_tf import dsp
+from leaf_tf import backend, dsp
 
 # ---------------------------------------------------------------- shapes
 
@@ -606,7 +607,7 @@ def _fused_function(
 # ---------------------------------------------------------------- linear recurrences (PCEN smoother)
 
 
-def _powers(decay: tf.Tensor, log_decay: tf.Tensor, count: int) -> tf.Tensor:
+def _powers(decay, log_decay, count: int):
     """`[count, C]` powers `decay^0 .. decay^(count - 1)`, `decay >= 0`.
 
     `decay^k = exp(k log(decay))` for `k >= 2`: its relative error,
@@ -616,29 +617,29 @@ def _powers(decay: tf.Tensor, log_decay: tf.Tensor, count: int) -> tf.Tensor:
     gives exact zeros with the right gradients (no `log(0)` reaches them).
     """
     positive = decay > 0
-    safe_log = tf.where(positive, log_decay, tf.zeros_like(log_decay))
-    exponents = tf.range(2, max(count, 2), dtype=decay.dtype)[:, tf.newaxis]
-    higher = tf.where(positive, tf.exp(exponents * safe_log), tf.zeros_like(exponents * safe_log))
-    return tf.concat([tf.ones_like(decay)[tf.newaxis], decay[tf.newaxis], higher], axis=0)[:count]
+    safe_log = keras.ops.where(positive, log_decay, keras.ops.zeros_like(log_decay))
+    exponents = keras.ops.arange(2, max(count, 2), dtype=keras.backend.standardize_dtype(decay.dtype))[:, None]
+    higher = keras.ops.where(positive, keras.ops.exp(exponents * safe_log), keras.ops.zeros_like(exponents * safe_log))
+    return keras.ops.concatenate([keras.ops.ones_like(decay)[None], decay[None], higher], axis=0)[:count]
 
 
-def _within_chunks(inputs: tf.Tensor, powers: tf.Tensor) -> tf.Tensor:
+def _within_chunks(inputs, powers):
     """`[B, n, Q, C]` -> `local[i] = sum_{j <= i} d^(i - j) inputs[j]` within each chunk (`powers`: `[Q + 1, C]`)."""
     chunk = powers.shape[0] - 1
     lags = np.subtract.outer(np.arange(chunk), np.arange(chunk))
     lower = (lags >= 0).astype(np.float32)[:, :, np.newaxis]
-    toeplitz = tf.gather(powers, np.maximum(lags, 0)) * lower  # [Q, Q, C]
-    return tf.einsum("ijc,bnjc->bnic", toeplitz, inputs)
+    toeplitz = keras.ops.multiply(keras.ops.take(powers, np.maximum(lags, 0), axis=0), lower)  # [Q, Q, C]
+    return keras.ops.einsum("ijc,bnjc->bnic", toeplitz, inputs)
 
 
 def linear_recurrence(
-    inputs: tf.Tensor,
-    decay: tf.Tensor,
-    initial_state: tf.Tensor,
+    inputs,
+    decay,
+    initial_state,
     chunk_length: int = 64,
-    log_decay: tf.Tensor | None = None,
+    log_decay=None,
     _depth: int = 0,
-) -> tf.Tensor:
+):
     """`z[t] = decay * z[t-1] + inputs[t]` along axis 1, `z[-1] = initial_state`, without a scan.
 
     Chunked matrix form: with chunks of `Q` steps, inside each chunk
@@ -648,10 +649,12 @@ def linear_recurrence(
     way (recursively); then `z[i] = local[i] + d^(i+1) z_end[previous chunk]`.
     Every term is a product of non-negative numbers when `d, u >= 0` (the PCEN
     case), so no cancellation occurs; the powers are `exp(k log d)` (see
-    `_powers`), accurate to ~`k |log d|` ulps.
+    `_powers`), accurate to ~`k |log d|` ulps. Written with `keras.ops`: the
+    same computation on every Keras backend.
 
     Args:
-      inputs: `[B, T, C]` (`T` may be dynamic; up to `chunk_length^4` steps then).
+      inputs: `[B, T, C]` (`T` may be dynamic on TensorFlow; up to
+        `chunk_length^4` steps then).
       decay: `[C]` or `[1]` (broadcast against channels), `>= 0`.
       initial_state: `[B, C]`.
       chunk_length: `Q`.
@@ -662,49 +665,54 @@ def linear_recurrence(
       `[B, T, C]`.
     """
     channels = inputs.shape[-1]
-    decay = tf.broadcast_to(tf.convert_to_tensor(decay, inputs.dtype), [channels])
+    dtype = keras.backend.standardize_dtype(inputs.dtype)
+    decay = keras.ops.broadcast_to(keras.ops.convert_to_tensor(decay, dtype), (channels,))
     if log_decay is None:
-        log_decay = tf.math.log(tf.where(decay > 0, decay, tf.ones_like(decay)))
-    log_decay = tf.broadcast_to(tf.convert_to_tensor(log_decay, inputs.dtype), [channels])
-    length = static_length(inputs)
-    dynamic_length = tf.shape(inputs)[1]
+        log_decay = keras.ops.log(keras.ops.where(decay > 0, decay, keras.ops.ones_like(decay)))
+    log_decay = keras.ops.broadcast_to(keras.ops.convert_to_tensor(log_decay, dtype), (channels,))
+    length = inputs.shape[1]
+    dynamic_length = keras.ops.shape(inputs)[1]  # a tensor on TensorFlow when `length` is None
     powers = _powers(decay, log_decay, chunk_length + 1)  # [Q + 1, C]
     if (length is not None and length <= chunk_length) or (length is None and _depth >= 3):
-        padded = tf.pad(inputs, [[0, 0], [0, chunk_length - dynamic_length], [0, 0]])
-        local = _within_chunks(padded[:, tf.newaxis], powers)[:, 0]
-        states = local + powers[1:] * initial_state[:, tf.newaxis, :]
+        padded = keras.ops.pad(inputs, [[0, 0], [0, chunk_length - dynamic_length], [0, 0]])
+        local = _within_chunks(padded[:, None], powers)[:, 0]
+        states = local + powers[1:] * initial_state[:, None, :]
         return states[:, :dynamic_length]
     num_chunks = (dynamic_length + chunk_length - 1) // chunk_length
-    padded = tf.pad(inputs, [[0, 0], [0, num_chunks * chunk_length - dynamic_length], [0, 0]])
-    chunks = tf.reshape(padded, [tf.shape(inputs)[0], num_chunks, chunk_length, channels])
-    if length is not None:
-        chunks = tf.ensure_shape(chunks, [None, -(-length // chunk_length), chunk_length, channels])
+    padded = keras.ops.pad(inputs, [[0, 0], [0, num_chunks * chunk_length - dynamic_length], [0, 0]])
+    chunks = keras.ops.reshape(padded, (-1, num_chunks, chunk_length, channels))
     local = _within_chunks(chunks, powers)
     ends = linear_recurrence(
         local[:, :, -1], powers[-1], initial_state, chunk_length, chunk_length * log_decay, _depth + 1
     )
-    previous = tf.concat([initial_state[:, tf.newaxis], ends[:, :-1]], axis=1)
-    states = local + powers[1:] * previous[:, :, tf.newaxis, :]
-    return tf.reshape(states, [tf.shape(inputs)[0], -1, channels])[:, :dynamic_length]
+    previous = keras.ops.concatenate([initial_state[:, None], ends[:, :-1]], axis=1)
+    states = local + powers[1:] * previous[:, :, None, :]
+    return keras.ops.reshape(states, (-1, num_chunks * chunk_length, channels))[:, :dynamic_length]
 
 
-def exponential_moving_average(
-    inputs: tf.Tensor, coeff: tf.Tensor, initial_state: tf.Tensor, chunk_length: int = 64
-) -> tf.Tensor:
+def exponential_moving_average(inputs, coeff, initial_state, chunk_length: int = 64):
     """`M[t] = s x[t] + (1 - s) M[t-1]`, `M[-1] = initial_state`, as a `linear_recurrence`.
 
     `coeff` (`s`, `[C]` or `[1]`) must lie in `[0, 1]`.
     """
     # log(1 - s), finite (and with a finite gradient) at s = 1, where the decay is 0 and unused.
-    log_decay = tf.math.log1p(-tf.where(coeff < 1.0, coeff, tf.zeros_like(coeff)))
+    log_decay = keras.ops.log1p(-keras.ops.where(coeff < 1.0, coeff, keras.ops.zeros_like(coeff)))
     return linear_recurrence(coeff * inputs, 1.0 - coeff, initial_state, chunk_length, log_decay)
 
 
-def ema_scan(inputs: tf.Tensor, coeff: tf.Tensor, initial_state: tf.Tensor) -> tf.Tensor:
-    """The reference's sequential formulation of `exponential_moving_average` (a `tf.scan`)."""
-    smoothed = tf.scan(
-        lambda state, frame: coeff * frame + (1.0 - coeff) * state,
-        tf.transpose(inputs, (1, 0, 2)),
-        initializer=initial_state,
-    )
-    return tf.transpose(smoothed, (1, 0, 2))
+def ema_scan(inputs, coeff, initial_state):
+    """The reference's sequential formulation of `exponential_moving_average`: a `tf.scan` on
+    TensorFlow, `keras.ops.scan` (the same step, frame after frame) on other backends."""
+    frames = keras.ops.transpose(inputs, (1, 0, 2))
+    if backend.is_tensorflow():
+        smoothed = tf.scan(
+            lambda state, frame: coeff * frame + (1.0 - coeff) * state, frames, initializer=initial_state
+        )
+    else:
+
+        def step(state, frame):
+            state = coeff * frame + (1.0 - coeff) * state
+            return state, state
+
+        smoothed = keras.ops.scan(step, initial_state, frames)[1]
+    return keras.ops.transpose(smoothed, (1, 0, 2))

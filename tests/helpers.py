@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 
@@ -24,7 +25,7 @@ def make_signal(num_samples: int, batch: int = 2, sample_rate: int = 16000, seed
 
 def relative_error(actual, expected) -> float:
     """docs/numerics.md's metric: `max |y - y_ref| / s_c`, `s_c = max(max_t |y_ref[..., c]|, 1e-3 max |y_ref|)`."""
-    actual = np.asarray(actual, dtype=np.float64)
+    actual = np.asarray(keras.ops.convert_to_numpy(actual), dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     magnitude = np.abs(expected)
@@ -35,7 +36,7 @@ def relative_error(actual, expected) -> float:
 
 def global_relative_error(actual, expected) -> float:
     """The issue's metric: `max |y - y_ref| / max |y_ref|`."""
-    actual = np.asarray(actual, dtype=np.float64)
+    actual = np.asarray(keras.ops.convert_to_numpy(actual), dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     return float(np.abs(actual - expected).max() / np.abs(expected).max())
 
@@ -70,3 +71,37 @@ def assign_pcen(pcen, values: dict[str, np.ndarray]) -> None:
     pcen.delta.assign(values["delta"])
     pcen.root.assign(values["root"])
     pcen.ema.smooth.assign(values["smooth"])
+
+
+def gradients(layer, variables, loss_fn, *inputs) -> list[np.ndarray]:
+    """`d loss_fn(layer(*inputs)) / d variable` for each of `variables`, on the Keras backend in use.
+
+    TensorFlow: a `GradientTape`; JAX: `jax.grad` of the layer's `stateless_call`;
+    PyTorch: `torch.autograd.grad`. `loss_fn` maps the outputs to a scalar with `keras.ops`.
+    """
+    name = keras.backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_fn(layer(*inputs))
+        return [np.asarray(g) for g in tape.gradient(loss, variables)]
+    if name == "jax":
+        import jax
+
+        trainable, non_trainable = layer.trainable_variables, layer.non_trainable_variables
+        frozen = [v.value for v in non_trainable]
+
+        def loss_of(values):
+            outputs, _ = layer.stateless_call(values, frozen, *inputs)
+            return loss_fn(outputs)
+
+        grads = jax.grad(loss_of)([v.value for v in trainable])
+        index = {id(v): i for i, v in enumerate(trainable)}
+        return [np.asarray(grads[index[id(v)]]) for v in variables]
+    if name == "torch":
+        import torch
+
+        loss = loss_fn(layer(*inputs))
+        return [g.detach().cpu().numpy() for g in torch.autograd.grad(loss, [v.value for v in variables])]
+    raise NotImplementedError(f"no gradient helper for the {name} backend")

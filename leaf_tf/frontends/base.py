@@ -5,7 +5,9 @@ from __future__ import annotations
 import inspect
 
 import keras
-import tensorflow as tf
+import numpy as np
+
+from leaf_tf import backend
 
 
 def resolve_class(cls_or_name, kind: str) -> type:
@@ -94,7 +96,7 @@ class Frontend(keras.layers.Layer):
         """Number of output frames for an input of `num_samples` samples."""
         raise NotImplementedError
 
-    def compute_features(self, waveforms: tf.Tensor, training=None) -> tf.Tensor:
+    def compute_features(self, waveforms, training=None):
         raise NotImplementedError
 
     def stages(self) -> list:
@@ -131,7 +133,7 @@ class Frontend(keras.layers.Layer):
     def build(self, input_shape):
         # Builds every stage from shapes alone, so that `.keras` loading (which
         # calls `build` before restoring weights) finds every weight in place.
-        self._check_shape(tf.TensorShape(input_shape))
+        self._check_shape(tuple(input_shape))
         shape = (input_shape[0], input_shape[1], 1)
         for stage in self.stages():
             shape = build_stage(stage, shape)
@@ -149,33 +151,34 @@ class Frontend(keras.layers.Layer):
 
     # ------------------------------------------------------------ checks
 
-    def _prepare_waveforms(self, inputs) -> tf.Tensor:
+    def _prepare_waveforms(self, inputs):
         """Validates `[B, T]` / `[B, T, 1]` float waveforms and returns them as `[B, T, 1]` float32."""
-        shape = inputs.shape
+        shape = tuple(inputs.shape)
         self._check_shape(shape)
-        dtype = tf.as_dtype(inputs.dtype)
-        if not dtype.is_floating:
-            hint = " (e.g. tf.cast(x, tf.float32) / 32768.0 for int16 PCM)" if dtype.is_integer else ""
-            raise ValueError(f"{type(self).__name__} expects float waveforms in [-1, 1], got dtype {dtype.name}{hint}.")
-        waveforms = tf.cast(inputs, tf.float32)
-        if shape.rank == 2:
-            waveforms = waveforms[:, :, tf.newaxis]
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "float" not in dtype:
+            hint = " (e.g. keras.ops.cast(x, 'float32') / 32768.0 for int16 PCM)" if "int" in dtype else ""
+            raise ValueError(f"{type(self).__name__} expects float waveforms in [-1, 1], got dtype {dtype}{hint}.")
+        waveforms = keras.ops.cast(inputs, "float32")
+        if len(shape) == 2:
+            waveforms = keras.ops.expand_dims(waveforms, 2)
         if self.check_numerics:
             waveforms = self._check_finite(waveforms)
         return waveforms
 
-    def _check_shape(self, shape: tf.TensorShape) -> None:
+    def _check_shape(self, shape: tuple) -> None:
         """Rank 2 or 3, one channel, enough samples for one frame (when the length is static)."""
         name = type(self).__name__
-        if shape.rank not in (2, 3):
+        shape = tuple(shape)
+        if len(shape) not in (2, 3):
             raise ValueError(
                 f"{name} expects waveforms of shape [batch, samples] or [batch, samples, 1]; got rank "
-                f"{shape.rank} with shape {shape}. Add a batch axis with tf.expand_dims(x, 0) for one clip."
+                f"{len(shape)} with shape {shape}. Add a batch axis with keras.ops.expand_dims(x, 0) for one clip."
             )
-        if shape.rank == 3 and shape[-1] != 1:
+        if len(shape) == 3 and shape[-1] != 1:
             raise ValueError(
                 f"{name} expects mono audio [batch, samples, 1]; got shape {shape} with {shape[-1]} channels. "
-                "Mix down first, e.g. tf.reduce_mean(x, axis=-1)."
+                "Mix down first, e.g. keras.ops.mean(x, axis=-1)."
             )
         length = shape[1]
         if length is not None and length < self.min_samples:
@@ -184,15 +187,21 @@ class Frontend(keras.layers.Layer):
                 f"got {length} (shape {shape})."
             )
 
-    def _check_finite(self, waveforms: tf.Tensor) -> tf.Tensor:
+    def _check_finite(self, waveforms):
         message = f"{type(self).__name__} received NaN or inf audio samples"
-        if tf.executing_eagerly():
-            finite = tf.math.is_finite(waveforms)
-            if not bool(tf.reduce_all(finite)):
-                bad = int(tf.reduce_sum(tf.cast(~finite, tf.int32)))
-                raise ValueError(f"{message} ({bad} of {int(tf.size(waveforms))} samples).")
+        if backend.is_tensorflow():
+            import tensorflow as tf
+
+            if not tf.executing_eagerly():
+                return tf.debugging.check_numerics(waveforms, message)
+        try:
+            values = keras.ops.convert_to_numpy(waveforms)
+        except Exception:  # a traced value (jax.jit, torch.compile): no check possible there
             return waveforms
-        return tf.debugging.check_numerics(waveforms, message)
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise ValueError(f"{message} ({int((~finite).sum())} of {finite.size} samples).")
+        return waveforms
 
     def _own(self, layer):
         """Puts a sub-layer created elsewhere (gin, a user) under this frontend's float32 policy."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from leaf_tf import dsp, ops
+from leaf_tf import backend, dsp, ops
 from leaf_tf.frontends.base import Frontend, accepts_argument, class_name, deserialize, resolve_class, serialize
 from leaf_tf.initializers import GaborInit, LowpassInit, SincInit
 from leaf_tf.layers.activations import SquaredModulus
@@ -64,7 +64,7 @@ class Leaf(Frontend):
 
     * "fused": filterbank -> activation -> pooling as one overlap-save FFT pass
       (`ops.fused_filterbank_pooling`, XLA-compiled, hand-written gradient),
-      possible when the number of samples is static and the stages are a
+      possible on the TensorFlow backend when the number of samples is static and the stages are a
       `GaborConv1D`, `SincConv1D` or plain Keras `Conv1D` filterbank (stride 1,
       "same", no bias), a `SquaredModulus` or `LeakyReLU` activation and a
       `GaussianLowpass` or `LearnablePooling1D` pooling (LEAF, TD-filterbanks,
@@ -121,8 +121,8 @@ class Leaf(Frontend):
     Example:
       >>> leaf = Leaf(n_filters=64, window_len=32.0, sample_rate=24000, preemp=True,
       ...             compression_fn=LogCompression(), learn_pooling=False)
-      >>> leaf(tf.zeros([2, 24000])).shape
-      TensorShape([2, 100, 64])
+      >>> tuple(leaf(keras.ops.zeros((2, 24000))).shape)
+      (2, 100, 64)
     """
 
     def __init__(
@@ -279,7 +279,7 @@ class Leaf(Frontend):
             outputs = self._complex_conv(outputs)
             outputs = self._activation(outputs)
             outputs = self._pooling(outputs)
-        outputs = tf.maximum(outputs, POOLING_FLOOR)
+        outputs = backend.maximum(outputs, POOLING_FLOOR)
         outputs = self._compression(outputs)
         if self._instance_norm is not None:
             outputs = self._instance_norm(outputs)
@@ -316,20 +316,23 @@ class Leaf(Frontend):
             return f"pooling {type(pooling).__name__} is not GaussianLowpass or LearnablePooling1D"
         return None
 
-    def uses_fused_path(self, waveforms: tf.Tensor) -> bool:
+    def uses_fused_path(self, waveforms) -> bool:
         """Whether `compute_features` runs the fused pass on `[B, T, 1]` waveforms (see `implementation`)."""
         if self.implementation in ("layers", "direct"):
             return False
         blocker = self.fused_path_blocker()
-        if blocker is None and ops.static_length(waveforms) is None:
+        if blocker is None and not backend.is_tensorflow():
+            blocker = f"the fused pass runs on the TensorFlow backend, not {backend.backend_name()}"
+        if blocker is None and waveforms.shape[1] is None:
             blocker = "the number of samples is not static"
-        if blocker is None and waveforms.dtype != tf.float32:
-            blocker = f"the waveforms are {waveforms.dtype.name}, not float32"
+        dtype = keras.backend.standardize_dtype(waveforms.dtype)
+        if blocker is None and dtype != "float32":
+            blocker = f"the waveforms are {dtype}, not float32"
         if blocker is not None and self.implementation == "fused":
             raise ValueError(f"{type(self).__name__}(implementation='fused') cannot fuse its stages: {blocker}.")
         return blocker is None
 
-    def _fused_filterbank_pooling(self, waveforms: tf.Tensor) -> tf.Tensor:
+    def _fused_filterbank_pooling(self, waveforms):
         """Filterbank -> activation -> pooling by `ops.fused_filterbank_pooling` (same values as the stages)."""
         conv, activation, pooling = self._complex_conv, self._activation, self._pooling
         kernel = conv.conv_kernel() if isinstance(conv, ParametricConv1D) else tf.convert_to_tensor(conv.kernel)

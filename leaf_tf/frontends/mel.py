@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-import tensorflow as tf
 
-from leaf_tf import dsp
+from leaf_tf import backend, dsp
 from leaf_tf.frontends.base import Frontend, build_stage, deserialize, serialize
 from leaf_tf.layers.compression import LogCompression
 from leaf_tf.layers.compression import learnable_pcen as _learnable_pcen
@@ -23,7 +23,8 @@ class MelFilterbanks(Frontend):
     triangular mel filterbank (`tf.signal.linear_to_mel_weight_matrix`,
     `min_freq..max_freq`); then `compression_fn` (`ln(x + 1e-5)` by default, no
     floor). `fft_length = n_fft`, raised to the next power of two when
-    `n_fft < K` (the reference silently truncates the frame instead).
+    `n_fft < K` (the reference silently truncates the frame instead). On other
+    Keras backends the same frames, window and FFT are formed with `keras.ops`.
 
     Input `[B, T]` or `[B, T, 1]`; output `[B, ceil(T / s), n_filters]` float32.
 
@@ -92,20 +93,33 @@ class MelFilterbanks(Frontend):
         return -(-num_samples // self.stride)
 
     def build(self, input_shape):
-        self._check_shape(tf.TensorShape(input_shape))
+        self._check_shape(tuple(input_shape))
         frames = None if input_shape[1] is None else self.num_frames(input_shape[1])
         build_stage(self._compression, (input_shape[0], frames, self.n_filters))
 
     def compute_features(self, waveforms, training=None):
-        stft = tf.signal.stft(
-            waveforms[:, :, 0],
-            frame_length=self.kernel_size,
-            frame_step=self.stride,
-            fft_length=self.fft_length,
-            pad_end=True,
-        )
-        power = tf.math.square(tf.math.abs(stft))
-        return self._compression(tf.matmul(power, self.mel_matrix()))
+        return self._compression(keras.ops.matmul(self.power_spectrogram(waveforms[:, :, 0]), self.mel_matrix()))
+
+    def power_spectrogram(self, signals):
+        """`[B, T]` -> `|STFT|^2` `[B, ceil(T / s), fft_length // 2 + 1]` (the framing above)."""
+        if backend.is_tensorflow():
+            import tensorflow as tf
+
+            stft = tf.signal.stft(
+                signals, frame_length=self.kernel_size, frame_step=self.stride, fft_length=self.fft_length, pad_end=True
+            )
+            return tf.math.square(tf.math.abs(stft))
+        length, size = signals.shape[1], self.kernel_size
+        frames = self.num_frames(length)
+        padded = keras.ops.pad(signals, [[0, 0], [0, max((frames - 1) * self.stride + size - length, 0)]])
+        samples = np.arange(frames)[:, None] * self.stride + np.arange(size)[None, :]
+        # `tf.signal.hann_window(K, periodic=True)`: its period is K for even K, K - 1 for odd K.
+        period = size if size % 2 == 0 else max(size - 1, 1)
+        window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(size) / period)).astype(np.float32)
+        framed = keras.ops.multiply(keras.ops.take(padded, samples, axis=1), window)  # [B, frames, K]
+        framed = keras.ops.pad(framed, [[0, 0], [0, 0], [0, self.fft_length - self.kernel_size]])
+        real, imag = keras.ops.rfft(framed, fft_length=self.fft_length)
+        return keras.ops.square(real) + keras.ops.square(imag)
 
     def get_config(self) -> dict:
         return {

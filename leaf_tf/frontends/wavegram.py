@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from leaf_tf.frontends.base import Frontend, build_stage
 from leaf_tf.registry import register
@@ -77,7 +76,7 @@ class Wavegram(Frontend):
         return -(-frames // 2)
 
     def build(self, input_shape):
-        self._check_shape(tf.TensorShape(input_shape))
+        self._check_shape(tuple(input_shape))
         shape = (input_shape[0], input_shape[1], 1)
         for layer in self._wave_blocks:
             shape = build_stage(layer, shape)
@@ -89,7 +88,7 @@ class Wavegram(Frontend):
         outputs = waveforms
         for layer in self._wave_blocks:
             outputs = layer(outputs, training=training)
-        outputs = outputs[:, :, tf.newaxis, :]
+        outputs = keras.ops.expand_dims(outputs, 2)
         for layer in self._conv_block:
             outputs = layer(outputs, training=training)
         return outputs[:, :, 0, :]

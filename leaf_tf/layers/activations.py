@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from leaf_tf.registry import register
 
@@ -13,8 +12,9 @@ class SquaredModulus(keras.layers.Layer):
     """Squared modulus of complex channels stored as interleaved (real, imag) pairs.
 
     `[batch, time, 2C] -> [batch, time, C]`, `y[..., n] = x[..., 2n]^2 + x[..., 2n+1]^2`.
-    Computed with a reshape instead of the reference's transpose + average
-    pooling; the result is identical (halving and doubling are exact).
+    Computed from the even and odd channels instead of the reference's
+    transpose + average pooling; the result is identical (halving and doubling
+    are exact).
     """
 
     def call(self, inputs):
@@ -23,8 +23,7 @@ class SquaredModulus(keras.layers.Layer):
             raise ValueError(
                 f"SquaredModulus expects an even number of interleaved real/imag channels, got shape {inputs.shape}."
             )
-        pairs = tf.reshape(inputs, tf.concat([tf.shape(inputs)[:-1], [channels // 2, 2]], axis=0))
-        return tf.reduce_sum(tf.square(pairs), axis=-1)
+        return keras.ops.square(inputs[..., 0::2]) + keras.ops.square(inputs[..., 1::2])
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] // 2)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
-from leaf_tf import ops
+from leaf_tf import backend, ops
 from leaf_tf.registry import register
 
 EMA_IMPLEMENTATIONS = ("auto", "scan", "parallel")
 
 
 @register()
-def log_compression(inputs: tf.Tensor, log_offset: float = 1e-5) -> tf.Tensor:
+def log_compression(inputs, log_offset: float = 1e-5):
     """`ln(inputs + log_offset)`: the log compression of log-mel filterbanks."""
-    return tf.math.log(inputs + log_offset)
+    return keras.ops.log(inputs + log_offset)
 
 
 @register()
@@ -30,7 +29,7 @@ class LogCompression(keras.layers.Layer):
         self.log_offset = log_offset
 
     def call(self, inputs):
-        return tf.math.log(inputs + self.log_offset)
+        return keras.ops.log(inputs + self.log_offset)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -49,7 +48,8 @@ class ExponentialMovingAverage(keras.layers.Layer):
 
     Two formulations of the same recurrence:
 
-    * "scan": the reference's sequential `tf.scan` over frames;
+    * "scan": the reference's sequential `tf.scan` over frames (`keras.ops.scan`
+      on other backends);
     * "parallel": `ops.exponential_moving_average`, the closed form
       `M[t] = (1 - s)^(t+1) M[-1] + sum_{k <= t} s (1 - s)^(t-k) x[k]`
       evaluated as lower-triangular Toeplitz matrices of powers of `1 - s`
@@ -98,7 +98,7 @@ class ExponentialMovingAverage(keras.layers.Layer):
         )
 
     def call(self, inputs, initial_state=None):
-        coeff = tf.clip_by_value(self.smooth, 0.0, 1.0)
+        coeff = backend.clip(keras.ops.convert_to_tensor(self.smooth), 0.0, 1.0)
         if initial_state is None:
             initial_state = inputs[:, 0]
         if self.resolved_implementation == "scan":
@@ -122,10 +122,11 @@ class ExponentialMovingAverage(keras.layers.Layer):
         }
 
 
-def _pow_of_nonnegative(base: tf.Tensor, exponent: tf.Tensor) -> tf.Tensor:
+def _pow_of_nonnegative(base, exponent):
     """`base ** exponent` for `base >= 0`, with a zero (not infinite) gradient at `base = 0`."""
     positive = base > 0
-    return tf.where(positive, tf.pow(tf.where(positive, base, tf.ones_like(base)), exponent), tf.zeros_like(base))
+    safe_base = keras.ops.where(positive, base, keras.ops.ones_like(base))
+    return keras.ops.where(positive, keras.ops.power(safe_base, exponent), keras.ops.zeros_like(base))
 
 
 
@@ -216,10 +217,10 @@ class PCENLayer(keras.layers.Layer):
         self.ema.build(input_shape)
 
     def call(self, inputs):
-        alpha = tf.minimum(self.alpha, 1.0)
-        one_over_root = 1.0 / tf.maximum(self.root, 1.0)
-        delta = tf.convert_to_tensor(self.delta)
-        delta = delta + tf.stop_gradient(tf.nn.relu(delta) - delta)
+        alpha = backend.minimum(keras.ops.convert_to_tensor(self.alpha), 1.0)
+        one_over_root = 1.0 / backend.maximum(keras.ops.convert_to_tensor(self.root), 1.0)
+        delta = keras.ops.convert_to_tensor(self.delta)
+        delta = delta + keras.ops.stop_gradient(keras.ops.relu(delta) - delta)
         smoother = self.ema(inputs, initial_state=inputs[:, 0])
         gain_normalised = inputs / (self.floor + smoother) ** alpha
         return _pow_of_nonnegative(gain_normalised + delta, one_over_root) - _pow_of_nonnegative(delta, one_over_root)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
-from leaf_tf import ops
+from leaf_tf import backend, ops
 
 IMPLEMENTATIONS = ("auto", "direct", "chunked", "fft")
 
 
-def resolve_conv_implementation(implementation: str, inputs: tf.Tensor, strides: int = 1) -> str:
+def resolve_conv_implementation(implementation: str, inputs, strides: int = 1) -> str:
     """The convolution formulation `implementation` selects for `inputs` `[B, T, 1]`.
 
     "auto" picks "fft" (overlap-save, XLA-compiled) when the number of samples is
@@ -19,12 +18,17 @@ def resolve_conv_implementation(implementation: str, inputs: tf.Tensor, strides:
     faster than `tf.nn.conv1d` forward + backward at 8 x 1 s and 3-10x at
     1 x 10 s, and the direct convolution's gradient with respect to its input
     is 20x slower still. The explicit choices are always honoured when
-    possible ("chunked" and "fft" need a static length and stride 1, and fall
-    back to "direct" otherwise).
+    possible ("chunked" and "fft" need a static length, stride 1 and the
+    TensorFlow backend, and fall back to "direct" otherwise).
     """
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}.")
-    possible = strides == 1 and ops.static_length(inputs) is not None and inputs.dtype == tf.float32
+    possible = (
+        backend.is_tensorflow()
+        and strides == 1
+        and inputs.shape[1] is not None
+        and keras.backend.standardize_dtype(inputs.dtype) == "float32"
+    )
     if not possible or implementation == "direct":
         return "direct"
     if implementation == "auto":
@@ -32,14 +36,15 @@ def resolve_conv_implementation(implementation: str, inputs: tf.Tensor, strides:
     return implementation
 
 
-def conv1d(inputs: tf.Tensor, kernel: tf.Tensor, strides: int, padding: str, implementation: str) -> tf.Tensor:
-    """`tf.nn.conv1d(inputs, kernel, strides, padding)` by the formulation `implementation` selects."""
+def conv1d(inputs, kernel, strides: int, padding: str, implementation: str):
+    """The correlation `tf.nn.conv1d(inputs, kernel, strides, padding)` by the formulation `implementation`
+    selects ("direct": `keras.ops.conv`, the same operation on every backend)."""
     implementation = resolve_conv_implementation(implementation, inputs, strides)
     if implementation == "chunked":
         return ops.chunked_conv1d(inputs, kernel, padding)
     if implementation == "fft":
         return ops.jit_fft_conv1d(inputs, kernel, padding)
-    return tf.nn.conv1d(inputs, kernel, stride=strides, padding=padding)
+    return keras.ops.conv(inputs, kernel, strides=strides, padding=padding.lower())
 
 
 class ParametricConv1D(keras.layers.Layer):
@@ -51,7 +56,7 @@ class ParametricConv1D(keras.layers.Layer):
     parameters each.
 
     `implementation` chooses how the (identical) correlation is computed:
-    "direct" (`tf.nn.conv1d`), "chunked" (overlapping chunks folded into the
+    "direct" (`keras.ops.conv`), "chunked" (overlapping chunks folded into the
     batch, `ops.chunked_conv1d`), "fft" (overlap-save FFT, `ops.fft_conv1d`,
     XLA-compiled) or "auto" (`resolve_conv_implementation`: "fft" whenever the
     length is static, else "direct").
@@ -105,7 +110,7 @@ class ParametricConv1D(keras.layers.Layer):
     def kernel_constraint(self):
         return None
 
-    def conv_kernel(self) -> tf.Tensor:
+    def conv_kernel(self):
         raise NotImplementedError
 
     def build(self, input_shape):
@@ -124,7 +129,7 @@ class ParametricConv1D(keras.layers.Layer):
     def call(self, inputs):
         outputs = conv1d(inputs, self.conv_kernel(), self.strides, self.padding, self.implementation)
         if self.bias is not None:
-            outputs = tf.nn.bias_add(outputs, self.bias)
+            outputs = outputs + self.bias
         return outputs
 
     def compute_output_shape(self, input_shape):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf
 
-from leaf_tf import dsp
+from leaf_tf import backend, dsp
 from leaf_tf.initializers import GaborInit
 from leaf_tf.layers.filterbank import ParametricConv1D
 from leaf_tf.registry import register
@@ -31,9 +30,9 @@ class GaborConstraint(keras.constraints.Constraint):
 
     def __call__(self, kernel):
         sigma_lo, sigma_hi = dsp.gabor_sigma_bounds(self.kernel_size)
-        eta = tf.clip_by_value(kernel[:, 0], 0.0, math.pi)
-        sigma = tf.clip_by_value(kernel[:, 1], sigma_lo, sigma_hi)
-        return tf.stack([eta, sigma], axis=1)
+        eta = backend.clip(kernel[:, 0], 0.0, math.pi)
+        sigma = backend.clip(kernel[:, 1], sigma_lo, sigma_hi)
+        return keras.ops.stack([eta, sigma], axis=1)
 
     def get_config(self) -> dict:
         return {"kernel_size": self.kernel_size}
@@ -74,8 +73,8 @@ class GaborConv1D(ParametricConv1D):
 
     Example:
       >>> conv = GaborConv1D(filters=80, kernel_size=401)
-      >>> conv(tf.zeros([2, 16000, 1])).shape
-      TensorShape([2, 16000, 80])
+      >>> tuple(conv(keras.ops.zeros((2, 16000, 1))).shape)
+      (2, 16000, 80)
     """
 
     def __init__(self, filters: int, kernel_size: int, sort_filters: bool = False, **kwargs):
@@ -92,14 +91,14 @@ class GaborConv1D(ParametricConv1D):
     def kernel_constraint(self):
         return GaborConstraint(self.kernel_size)
 
-    def clipped_kernel(self) -> tf.Tensor:
+    def clipped_kernel(self):
         """The `[C, 2]` parameters the forward pass uses (clipped, optionally sorted)."""
-        kernel = self.kernel.constraint(tf.convert_to_tensor(self.kernel))
+        kernel = self.kernel.constraint(keras.ops.convert_to_tensor(self.kernel))
         if self.sort_filters:
-            kernel = tf.gather(kernel, tf.argsort(kernel[:, 0]), axis=0)
+            kernel = keras.ops.take(kernel, keras.ops.argsort(kernel[:, 0]), axis=0)
         return kernel
 
-    def conv_kernel(self) -> tf.Tensor:
+    def conv_kernel(self):
         """The real convolution kernel `[K, 1, 2C]`."""
         real, imag = dsp.gabor_impulse_responses(self.clipped_kernel(), self.kernel_size)
         return dsp.interleave_real_imag(real, imag)

@@ -7,7 +7,6 @@ All three take the same construction arguments (`kernel_size`, `strides`,
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from leaf_tf import dsp
 from leaf_tf.initializers import LowpassInit
@@ -78,15 +77,13 @@ class GaussianLowpass(keras.layers.Layer):
             trainable=True,
         )
 
-    def windows(self) -> tf.Tensor:
+    def windows(self):
         """The pooling windows `[1, K, C, 1]` (after clipping)."""
         return dsp.gaussian_lowpass_windows(self.kernel, self.kernel_size)
 
     def call(self, inputs):
-        outputs = tf.nn.depthwise_conv2d(
-            inputs[:, tf.newaxis], self.windows(), strides=(1, self.strides, self.strides, 1), padding=self.padding
-        )
-        return outputs[:, 0]
+        # A strided depthwise convolution: channel c is correlated with its own window.
+        return keras.ops.depthwise_conv(inputs, self.windows()[0], strides=self.strides, padding=self.padding.lower())
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], _pooled_length(input_shape[1], self), input_shape[2])
@@ -146,12 +143,9 @@ class LearnablePooling1D(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        # Channels become the batch of a single-channel 1-D convolution.
-        batch, channels = tf.shape(inputs)[0], tf.shape(inputs)[2]
-        signals = tf.reshape(tf.transpose(inputs, (0, 2, 1)), (-1, tf.shape(inputs)[1], 1))
-        pooled = tf.nn.conv1d(signals, self.kernel[0], stride=self.strides, padding="VALID")
-        pooled = tf.reshape(pooled, (batch, channels, -1))
-        return tf.transpose(pooled, (0, 2, 1))
+        # The one window, repeated for every channel of a depthwise convolution.
+        windows = keras.ops.tile(self.kernel[0], (1, inputs.shape[-1], 1))  # [K, C, 1]
+        return keras.ops.depthwise_conv(inputs, windows, strides=self.strides, padding="valid")
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], _pooled_length(input_shape[1], self), input_shape[2])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from leaf_tf.initializers import PreempInit
 from leaf_tf.registry import register
@@ -42,7 +41,7 @@ class PreEmphasis(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        following = tf.pad(inputs[:, 1:], [[0, 0], [0, 1], [0, 0]])
+        following = keras.ops.pad(inputs[:, 1:], [[0, 0], [0, 1], [0, 0]])
         return self.kernel[0, 0, 0] * inputs + self.kernel[1, 0, 0] * following
 
     def compute_output_shape(self, input_shape):

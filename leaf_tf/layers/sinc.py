@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-import tensorflow as tf
 
-from leaf_tf import dsp
+from leaf_tf import backend, dsp
 from leaf_tf.initializers import SincInit
 from leaf_tf.layers.filterbank import ParametricConv1D
 from leaf_tf.registry import register
@@ -73,19 +73,20 @@ class SincConv1D(ParametricConv1D):
     def default_initializer(self):
         return SincInit(sample_rate=self.sample_rate)
 
-    def band_edges(self) -> tuple[tf.Tensor, tf.Tensor]:
+    def band_edges(self) -> tuple:
         """Effective `(f_lo, f_hi)` in Hz, each `[C]`."""
-        low = self.min_low_hz + tf.abs(self.kernel[:, 0])
-        high = tf.clip_by_value(
-            low + self.min_band_hz + tf.abs(self.kernel[:, 1]), self.min_low_hz, self.sample_rate / 2
+        kernel = keras.ops.convert_to_tensor(self.kernel)
+        low = self.min_low_hz + keras.ops.abs(kernel[:, 0])
+        high = backend.clip(
+            low + self.min_band_hz + keras.ops.abs(kernel[:, 1]), self.min_low_hz, self.sample_rate / 2
         )
         return low, high
 
-    def conv_kernel(self) -> tf.Tensor:
+    def conv_kernel(self):
         """The windowed band-pass taps `[K', 1, C]`."""
         low, high = self.band_edges()
         taps = dsp.sinc_bandpass_filters(low, high, self.num_taps, self.sample_rate)
-        return (taps * self._window[:, np.newaxis])[:, tf.newaxis, :]
+        return keras.ops.expand_dims(keras.ops.multiply(taps, self._window[:, np.newaxis]), 1)
 
     def get_config(self) -> dict:
         return {
