@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
 
 def make_signal(num_samples: int, batch: int = 2, sample_rate: int = 16000, seed: int = 0) -> np.ndarray:
@@ -80,6 +81,8 @@ def gradients(layer, variables, loss_fn, *inputs) -> list[np.ndarray]:
     PyTorch: `torch.autograd.grad`. `loss_fn` maps the outputs to a scalar with `keras.ops`.
     """
     name = keras.backend.backend()
+    if not variables:
+        return []
     if name == "tensorflow":
         import tensorflow as tf
 
@@ -105,3 +108,15 @@ def gradients(layer, variables, loss_fn, *inputs) -> list[np.ndarray]:
         loss = loss_fn(layer(*inputs))
         return [g.detach().cpu().numpy() for g in torch.autograd.grad(loss, [v.value for v in variables])]
     raise NotImplementedError(f"no gradient helper for the {name} backend")
+
+
+# Tests of TensorFlow-only features (tf.function graphs with unknown shapes, the XLA fast paths, SavedModel
+# export); every other test runs on whichever backend KERAS_BACKEND selects.
+tensorflow_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="a TensorFlow-only feature (tf.function graphs, XLA fast paths)"
+)
+
+
+def to_numpy(value) -> np.ndarray:
+    """A backend tensor or a Keras variable as a NumPy array (also a PyTorch tensor that needs a gradient)."""
+    return np.asarray(keras.ops.convert_to_numpy(value))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import tensorflow as tf
 
+from leaf_tf import backend
 from leaf_tf.registry import register
 
 
@@ -40,7 +40,8 @@ class SpecAugment(keras.layers.Layer):
     of maximum length `n` has a length in `0 ... n - 1` (so
     `freq_mask_max_bins=10` never masks 10 bins, and a length of 0 masks
     nothing). Randomness comes from a `keras.random.SeedGenerator`: draws
-    differ between calls, also inside `tf.function`.
+    differ between calls, also inside `tf.function` or `jax.jit` (Keras threads the
+    generator's state through a compiled step).
 
     Args:
       freq_mask_max_bins: exclusive upper bound on a frequency mask's length.
@@ -66,11 +67,11 @@ class SpecAugment(keras.layers.Layer):
     Example:
 
     >>> layer = SpecAugment(freq_mask_max_bins=8)
-    >>> features = tf.ones([4, 100, 40])
+    >>> features = keras.ops.ones((4, 100, 40))
     >>> augmented = layer(features, training=True)  # warped and masked
-    >>> augmented.shape
-    TensorShape([4, 100, 40])
-    >>> bool(tf.reduce_all(layer(features) == features))  # inference: identity
+    >>> tuple(augmented.shape)
+    (4, 100, 40)
+    >>> bool(keras.ops.all(layer(features) == features))  # inference: identity
     True
     """
 
@@ -111,87 +112,83 @@ class SpecAugment(keras.layers.Layer):
         self.seed = seed
         self._seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, inputs: tf.Tensor, training: bool | tf.Tensor | None = None) -> tf.Tensor:
+    def call(self, inputs, training=None):
+        if training is not None and not isinstance(training, bool) and not backend.is_tensorflow():
+            # A concrete flag on JAX / PyTorch (Keras passes Python booleans itself): the random state
+            # cannot be advanced inside a traced branch there.
+            training = bool(keras.ops.convert_to_numpy(training))
         if training is None or isinstance(training, bool):
             return self._augment(inputs) if training else inputs
-        return tf.cond(
-            tf.cast(training, tf.bool),
-            lambda: self._augment(inputs),
-            lambda: tf.identity(inputs),
-        )
+        return keras.ops.cond(keras.ops.cast(training, "bool"), lambda: self._augment(inputs), lambda: inputs)
 
-    def _augment(self, inputs: tf.Tensor) -> tf.Tensor:
-        shape = tf.shape(inputs)
+    def _augment(self, inputs):
+        # Static sizes where known (always on JAX and PyTorch); tensors for unknown ones in TensorFlow graphs.
+        shape = keras.ops.shape(inputs)
         batch_size, num_frames, num_channels = shape[0], shape[1], shape[2]
         # One draw per call: column j of `uniforms` feeds the j-th random choice.
         num_draws = 2 + 2 * self.time_mask_count + 2 * self.freq_mask_count
-        uniforms = keras.random.uniform(
-            tf.stack([batch_size, num_draws]), dtype="float32", seed=self._seed_generator
-        )
+        uniforms = keras.random.uniform((batch_size, num_draws), dtype="float32", seed=self._seed_generator)
         outputs = inputs
         if self.time_warp_max_frames > 0 and self.time_warp_max_ratio > 0:
             outputs = self._time_warp(outputs, uniforms[:, 0], uniforms[:, 1])
         column = 2
-        keep = tf.ones([batch_size, num_frames, num_channels], tf.bool)
+        keep = None
         if self.time_mask_count > 0 and self.time_mask_max_frames > 0:
-            max_length = tf.minimum(
+            max_length = _minimum(
                 self.time_mask_max_frames,
-                _floor_to_int(self.time_mask_max_ratio * tf.cast(num_frames, tf.float32)),
+                _floor_to_int(self.time_mask_max_ratio * keras.ops.cast(num_frames, "float32")),
             )
             time_masked = _random_ranges(
                 uniforms[:, column : column + 2 * self.time_mask_count], max_length, num_frames
             )
-            keep &= ~time_masked[:, :, None]
+            keep = keras.ops.logical_not(time_masked[:, :, None])
         column += 2 * self.time_mask_count
         if self.freq_mask_count > 0 and self.freq_mask_max_bins > 0:
             freq_masked = _random_ranges(
-                uniforms[:, column : column + 2 * self.freq_mask_count],
-                tf.constant(self.freq_mask_max_bins, tf.int32),
-                num_channels,
+                uniforms[:, column : column + 2 * self.freq_mask_count], self.freq_mask_max_bins, num_channels
             )
-            keep &= ~freq_masked[:, None, :]
-        return tf.where(keep, outputs, tf.zeros_like(outputs))
+            kept_channels = keras.ops.logical_not(freq_masked[:, None, :])
+            keep = kept_channels if keep is None else keras.ops.logical_and(keep, kept_channels)
+        if keep is None:
+            return outputs
+        return keras.ops.where(keep, outputs, keras.ops.zeros_like(outputs))
 
-    def _time_warp(
-        self, inputs: tf.Tensor, shift_uniform: tf.Tensor, anchor_uniform: tf.Tensor
-    ) -> tf.Tensor:
-        num_frames = tf.shape(inputs)[1]
-        length = tf.cast(num_frames, tf.float32)
-        max_shift = tf.minimum(
-            self.time_warp_max_frames, _floor_to_int(self.time_warp_max_ratio * length)
-        )
+    def _time_warp(self, inputs, shift_uniform, anchor_uniform):
+        num_frames = keras.ops.shape(inputs)[1]
+        length = keras.ops.cast(num_frames, "float32")
+        max_shift = _minimum(self.time_warp_max_frames, _floor_to_int(self.time_warp_max_ratio * length))
 
-        def warp() -> tf.Tensor:
+        def warp():
             shift = (
-                tf.clip_by_value(
-                    _floor_to_int(shift_uniform * tf.cast(2 * max_shift + 1, tf.float32)),
-                    0,
-                    2 * max_shift,
+                keras.ops.clip(
+                    _floor_to_int(shift_uniform * keras.ops.cast(2 * max_shift + 1, "float32")), 0, 2 * max_shift
                 )
                 - max_shift
             )
-            anchor = 1 + _floor_to_int(anchor_uniform * tf.cast(num_frames - 2, tf.float32))
-            destination = tf.clip_by_value(anchor + shift, 1, num_frames - 1)
-            anchor = tf.cast(anchor, tf.float32)[:, None]
-            destination = tf.cast(destination, tf.float32)[:, None]
+            anchor = 1 + _floor_to_int(anchor_uniform * keras.ops.cast(num_frames - 2, "float32"))
+            destination = keras.ops.clip(anchor + shift, 1, num_frames - 1)
+            anchor = keras.ops.cast(anchor, "float32")[:, None]
+            destination = keras.ops.cast(destination, "float32")[:, None]
             # Output position t reads source position `source[b, t]`.
-            positions = tf.range(length)[None, :]
-            source = tf.where(
+            positions = keras.ops.arange(num_frames, dtype="float32")[None, :]
+            source = keras.ops.where(
                 positions <= destination,
                 positions * anchor / destination,
                 anchor + (positions - destination) * (length - anchor) / (length - destination),
             )
-            lower = tf.floor(source)
+            lower = keras.ops.floor(source)
             weight = (source - lower)[:, :, None]
-            lower_index = tf.clip_by_value(tf.cast(lower, tf.int32), 0, num_frames - 1)
-            upper_index = tf.clip_by_value(lower_index + 1, 0, num_frames - 1)
-            values = tf.cast(inputs, tf.float32)
-            lower_values = tf.gather(values, lower_index, batch_dims=1)
-            upper_values = tf.gather(values, upper_index, batch_dims=1)
+            lower_index = keras.ops.clip(keras.ops.cast(lower, "int32"), 0, num_frames - 1)
+            upper_index = keras.ops.clip(lower_index + 1, 0, num_frames - 1)
+            values = keras.ops.cast(inputs, "float32")
+            lower_values = keras.ops.take_along_axis(values, lower_index[:, :, None], axis=1)
+            upper_values = keras.ops.take_along_axis(values, upper_index[:, :, None], axis=1)
             warped = lower_values + weight * (upper_values - lower_values)
-            return tf.cast(warped, inputs.dtype)
+            return keras.ops.cast(warped, inputs.dtype)
 
-        return tf.cond((num_frames >= 3) & (max_shift > 0), warp, lambda: tf.identity(inputs))
+        if isinstance(num_frames, int):  # static: no branch in the graph, and no warp of too few frames
+            return warp() if num_frames >= 3 and max_shift > 0 else inputs
+        return keras.ops.cond(keras.ops.logical_and(num_frames >= 3, max_shift > 0), warp, lambda: inputs)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return tuple(input_shape)
@@ -213,11 +210,25 @@ class SpecAugment(keras.layers.Layer):
         return config
 
 
-def _floor_to_int(x: tf.Tensor) -> tf.Tensor:
-    return tf.cast(tf.floor(x), tf.int32)
+def _floor_to_int(x):
+    return keras.ops.cast(keras.ops.floor(x), "int32")
 
 
-def _random_ranges(uniforms: tf.Tensor, max_length: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+def _minimum(a, b):
+    """`min(a, b)` of integers, a Python int when both are."""
+    if isinstance(a, int) and isinstance(b, int):
+        return min(a, b)
+    return keras.ops.minimum(a, b)
+
+
+def _maximum(a, b):
+    """`max(a, b)` of integers, a Python int when both are."""
+    if isinstance(a, int) and isinstance(b, int):
+        return max(a, b)
+    return keras.ops.maximum(a, b)
+
+
+def _random_ranges(uniforms, max_length, size):
     """Union of random index ranges, as a boolean mask.
 
     Args:
@@ -232,14 +243,14 @@ def _random_ranges(uniforms: tf.Tensor, max_length: tf.Tensor, size: tf.Tensor) 
     """
     length_uniforms, start_uniforms = uniforms[:, 0::2], uniforms[:, 1::2]
     # The clips only guard against float rounding of u * n up to n.
-    lengths = tf.clip_by_value(
-        _floor_to_int(length_uniforms * tf.cast(max_length, tf.float32)),
+    lengths = keras.ops.clip(
+        _floor_to_int(length_uniforms * keras.ops.cast(max_length, "float32")),
         0,
-        tf.minimum(tf.maximum(max_length - 1, 0), size),
+        _minimum(_maximum(max_length - 1, 0), size),
     )
-    starts = tf.clip_by_value(
-        _floor_to_int(start_uniforms * tf.cast(size - lengths + 1, tf.float32)), 0, size - lengths
+    starts = keras.ops.clip(
+        _floor_to_int(start_uniforms * keras.ops.cast(size - lengths + 1, "float32")), 0, size - lengths
     )
-    indices = tf.range(size)[None, :, None]
-    inside = (indices >= starts[:, None, :]) & (indices < (starts + lengths)[:, None, :])
-    return tf.reduce_any(inside, axis=-1)
+    indices = keras.ops.arange(size)[None, :, None]
+    inside = keras.ops.logical_and(indices >= starts[:, None, :], indices < (starts + lengths)[:, None, :])
+    return keras.ops.any(inside, axis=-1)
