@@ -25,7 +25,6 @@ from statistics import NormalDist
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from leaf_tf.registry import register
 
@@ -145,9 +144,9 @@ class MaskedSparseCategoricalAccuracy(keras.metrics.SparseCategoricalAccuracy):
     """
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = tf.convert_to_tensor(y_true)
-        valid = tf.cast(y_true >= 0, self.dtype)
+        y_true = keras.ops.convert_to_tensor(y_true)
+        valid = keras.ops.cast(y_true >= 0, self.dtype)
         if len(valid.shape) > 1:
-            valid = tf.reshape(valid, tf.shape(valid)[:1])
-        weights = valid if sample_weight is None else valid * tf.cast(sample_weight, self.dtype)
-        return super().update_state(tf.maximum(y_true, 0), y_pred, sample_weight=weights)
+            valid = keras.ops.reshape(valid, (-1,))
+        weights = valid if sample_weight is None else valid * keras.ops.cast(sample_weight, self.dtype)
+        return super().update_state(keras.ops.maximum(y_true, 0), y_pred, sample_weight=weights)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from leaf_tf import encoders as encoders_lib
 from leaf_tf import frontends as frontends_lib
@@ -151,7 +150,7 @@ class _Classifier(keras.Model):
         if self.feature_norm is not None:
             features = self.feature_norm(features, training=training)
         if len(features.shape) == 3:
-            features = features[..., tf.newaxis]
+            features = keras.ops.expand_dims(features, -1)
         self._check_frames(features, inputs.shape[1])
         if self.encoder is not None:
             features = self.encoder(features, training=training)
@@ -162,6 +161,8 @@ class _Classifier(keras.Model):
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):  # noqa: A002
         """Writes a SavedModel whose `serve` signature maps waveforms `[batch, samples]` (any length) to logits."""
         if input_signature is None and format == "tf_saved_model":
+            import tensorflow as tf
+
             input_signature = [tf.TensorSpec([None, None], tf.float32, name="waveforms")]
         return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 

@@ -235,6 +235,45 @@ def fft_conv1d(
     return outputs[:, :num_outputs]
 
 
+def portable_fft_conv1d(inputs, kernel, padding: str = "SAME", max_fft_length: int = DEFAULT_MAX_FFT_LENGTH):
+    """`fft_conv1d` written with `keras.ops`, for the JAX and PyTorch backends.
+
+    The same overlap-save blocks and the same sums; the complex products are
+    spelled out on real and imaginary parts (`keras.ops.rfft` returns them
+    apart) and the gradient is the backend's own. Measured on a 2-core CPU
+    with JAX, forward + backward of 80 filters of 401 taps on 8 x 1 s takes
+    seconds through `keras.ops.conv` (XLA's CPU gradient of a long-kernel
+    convolution), a small fraction of that here (`benchmarks/frontends.py
+    --backend jax`).
+
+    Args:
+      inputs: `[B, T, 1]` float32 with a static `T`.
+      kernel: `[K, 1, C_out]`.
+      padding: "SAME" or "VALID".
+      max_fft_length: largest block FFT size considered.
+
+    Returns:
+      `[B, T_out, C_out]`.
+    """
+    length = inputs.shape[1]
+    num_taps, channels = kernel.shape[0], kernel.shape[-1]
+    num_outputs, left = _conv_output_range(length, num_taps, padding)
+    plan = overlap_save_plan(num_outputs, num_taps, 1, max_fft_length)
+    fft_length, hop, num_blocks = plan.fft_length, plan.hop, plan.num_blocks
+    total = (num_blocks - 1) * hop + fft_length
+    padded = keras.ops.pad(inputs[:, :, 0], [[0, 0], [left, max(total - left - length, 0)]])
+    samples = np.arange(num_blocks)[:, None] * hop + np.arange(fft_length)[None, :]
+    signal_real, signal_imag = keras.ops.rfft(keras.ops.take(padded, samples, axis=1))  # [B, n, N/2+1]
+    taps = keras.ops.pad(keras.ops.transpose(kernel[:, 0, :]), [[0, 0], [0, fft_length - num_taps]])
+    filter_real, filter_imag = keras.ops.rfft(taps)  # [C_out, N/2+1]; the correlation takes its conjugate
+    signal_real, signal_imag = signal_real[:, :, None, :], signal_imag[:, :, None, :]
+    product_real = signal_real * filter_real + signal_imag * filter_imag
+    product_imag = signal_imag * filter_real - signal_real * filter_imag
+    blocks = keras.ops.irfft((product_real, product_imag), fft_length=fft_length)[..., :hop]  # [B, n, C_out, hop]
+    outputs = keras.ops.reshape(keras.ops.transpose(blocks, (0, 1, 3, 2)), (-1, num_blocks * hop, channels))
+    return outputs[:, :num_outputs]
+
+
 @functools.cache
 def _compiled_fft_conv1d(padding: str, max_fft_length: int):
     return tf.function(
@@ -268,6 +307,38 @@ def _block_windows(windows: tf.Tensor, stride: int) -> tf.Tensor:
     num_blocks = -(-pool_size // stride)
     padded = tf.pad(windows, [[0, num_blocks * stride - pool_size], [0, 0]])
     return tf.reshape(padded, [num_blocks, stride, channels])
+
+
+def strided_window_pooling(inputs, windows, stride: int, padding: str = "SAME"):
+    """Per-channel strided pooling `out[l, c] = sum_i windows[i, c] x[l * s + i - pad_left, c]` (TF padding).
+
+    The same sums as a strided depthwise convolution, written with `keras.ops`
+    as a contraction of `s`-sample blocks of the input with the windows'
+    blocks (as in the fused pass): on JAX, XLA's CPU gradient of a strided
+    long-window depthwise convolution with respect to its input takes seconds
+    at 8 x 1 s; this one's is an einsum.
+
+    Args:
+      inputs: `[B, T, C]` with a static `T`.
+      windows: `[K, C]`.
+      stride: `s`.
+      padding: "SAME" or "VALID".
+
+    Returns:
+      `[B, L, C]`.
+    """
+    length, channels = inputs.shape[1], inputs.shape[2]
+    pool_size = windows.shape[0]
+    num_frames, left = _pooling_geometry(length, pool_size, stride, padding)
+    num_window_blocks = -(-pool_size // stride)
+    span = (num_frames + num_window_blocks - 1) * stride
+    padded = keras.ops.pad(inputs, [[0, 0], [left, max(span - left - length, 0)], [0, 0]])[:, :span]
+    blocks = keras.ops.reshape(padded, (-1, num_frames + num_window_blocks - 1, stride, channels))
+    window_blocks = keras.ops.reshape(
+        keras.ops.pad(windows, [[0, num_window_blocks * stride - pool_size], [0, 0]]), (num_window_blocks, stride, channels)
+    )
+    partial = keras.ops.einsum("bnsc,qsc->bnqc", blocks, window_blocks)
+    return sum(partial[:, q : q + num_frames, q, :] for q in range(num_window_blocks))
 
 
 # ---------------------------------------------------------------- fused filterbank -> energy -> pooling

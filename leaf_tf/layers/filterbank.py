@@ -17,21 +17,20 @@ def resolve_conv_implementation(implementation: str, inputs, strides: int = 1) -
     measured on a 2-core CPU (80 filters of 401 taps), the FFT path is 2-3x
     faster than `tf.nn.conv1d` forward + backward at 8 x 1 s and 3-10x at
     1 x 10 s, and the direct convolution's gradient with respect to its input
-    is 20x slower still. The explicit choices are always honoured when
-    possible ("chunked" and "fft" need a static length, stride 1 and the
-    TensorFlow backend, and fall back to "direct" otherwise).
+    is 20x slower still. The explicit choices are honoured when possible
+    ("chunked" and "fft" need a static length and stride 1, and fall back to
+    "direct" otherwise). On JAX and PyTorch "fft" is
+    `ops.portable_fft_conv1d`, and "chunked" (a TensorFlow formulation) is
+    "fft" too.
     """
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}.")
     possible = (
-        backend.is_tensorflow()
-        and strides == 1
-        and inputs.shape[1] is not None
-        and keras.backend.standardize_dtype(inputs.dtype) == "float32"
+        strides == 1 and inputs.shape[1] is not None and keras.backend.standardize_dtype(inputs.dtype) == "float32"
     )
     if not possible or implementation == "direct":
         return "direct"
-    if implementation == "auto":
+    if implementation == "auto" or not backend.is_tensorflow():  # "chunked" needs TensorFlow's conv1d
         return "fft"
     return implementation
 
@@ -43,6 +42,8 @@ def conv1d(inputs, kernel, strides: int, padding: str, implementation: str):
     if implementation == "chunked":
         return ops.chunked_conv1d(inputs, kernel, padding)
     if implementation == "fft":
+        if not backend.is_tensorflow():
+            return ops.portable_fft_conv1d(inputs, kernel, padding)
         return ops.jit_fft_conv1d(inputs, kernel, padding)
     return keras.ops.conv(inputs, kernel, strides=strides, padding=padding.lower())
 

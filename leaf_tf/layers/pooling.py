@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from leaf_tf import dsp
+from leaf_tf import backend, dsp, ops
 from leaf_tf.initializers import LowpassInit
 from leaf_tf.registry import register
 
@@ -83,7 +83,9 @@ class GaussianLowpass(keras.layers.Layer):
 
     def call(self, inputs):
         # A strided depthwise convolution: channel c is correlated with its own window.
-        return keras.ops.depthwise_conv(inputs, self.windows()[0], strides=self.strides, padding=self.padding.lower())
+        if backend.is_tensorflow() or inputs.shape[1] is None:
+            return keras.ops.depthwise_conv(inputs, self.windows()[0], strides=self.strides, padding=self.padding.lower())
+        return ops.strided_window_pooling(inputs, self.windows()[0, :, :, 0], self.strides, self.padding)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], _pooled_length(input_shape[1], self), input_shape[2])
@@ -145,7 +147,9 @@ class LearnablePooling1D(keras.layers.Layer):
     def call(self, inputs):
         # The one window, repeated for every channel of a depthwise convolution.
         windows = keras.ops.tile(self.kernel[0], (1, inputs.shape[-1], 1))  # [K, C, 1]
-        return keras.ops.depthwise_conv(inputs, windows, strides=self.strides, padding="valid")
+        if backend.is_tensorflow() or inputs.shape[1] is None:
+            return keras.ops.depthwise_conv(inputs, windows, strides=self.strides, padding="valid")
+        return ops.strided_window_pooling(inputs, windows[:, :, 0], self.strides, "VALID")
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], _pooled_length(input_shape[1], self), input_shape[2])
