@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_tf import metrics
+from leaf_tf import backend, metrics
 from leaf_tf.data import pipeline
 from leaf_tf.data.tasks import get_task, tasks_of_run
 from leaf_tf.training import atomic_write_text
@@ -58,8 +58,11 @@ def scoring_function(model: keras.Model):
     """`model(windows, training=False)` traced once for any batch size and window length, shared by every task
     and split evaluated with `model` (one trace per task would make TensorFlow warn about retracing)."""
     if model not in _SCORING:
-        _SCORING[model] = tf.function(lambda audio: model(audio, training=False),
-                                      input_signature=[tf.TensorSpec([None, None], tf.float32)])
+        if backend.is_tensorflow():
+            _SCORING[model] = tf.function(lambda audio: model(audio, training=False),
+                                          input_signature=[tf.TensorSpec([None, None], tf.float32)])
+        else:  # JAX / PyTorch: Keras' compiled predict step (one compilation per window shape)
+            _SCORING[model] = lambda audio: model.predict_on_batch(np.asarray(audio))
     return _SCORING[model]
 
 
@@ -78,12 +81,12 @@ def predict_clips(model: keras.Model, task, split: str, data_dir=None, batch_siz
 
     def score(audio):
         outputs = forward(audio)
-        return outputs[head] if head is not None else outputs
+        return np.asarray(keras.ops.convert_to_numpy(outputs[head] if head is not None else outputs))
 
     clip_ids, logits, labels = [], [], {}
     for batch in windows:
         clip_ids.append(batch["clip"].numpy())
-        logits.append(score(batch["audio"]).numpy())
+        logits.append(score(batch["audio"]))
         for clip, label in zip(batch["clip"].numpy(), batch["label"].numpy()):
             labels[int(clip)] = label
     if not clip_ids:

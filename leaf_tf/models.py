@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from leaf_tf import backend
 from leaf_tf import encoders as encoders_lib
 from leaf_tf import frontends as frontends_lib
 from leaf_tf.frontends.base import deserialize, serialize
@@ -135,7 +136,7 @@ class _Classifier(keras.Model):
 
     def _check_frames(self, features, num_samples) -> None:
         frames = features.shape[1]
-        if frames is not None and frames < self._min_frames:
+        if isinstance(frames, int) and frames < self._min_frames:  # unknown or symbolic: no check
             needed = self.min_samples()
             rate = getattr(self.frontend, "sample_rate", None)
             seconds = f" ({needed / rate:.3f} s at {rate:g} Hz)" if rate else ""
@@ -159,7 +160,18 @@ class _Classifier(keras.Model):
         return features
 
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):  # noqa: A002
-        """Writes a SavedModel whose `serve` signature maps waveforms `[batch, samples]` (any length) to logits."""
+        """Writes a SavedModel whose `serve` signature maps waveforms `[batch, samples]` (any length) to logits.
+
+        On the TensorFlow backend. On JAX, Keras traces the model with a symbolic number of samples, which its
+        own global pooling layers cannot handle yet; PyTorch has no SavedModel export. Save a `.keras` file and
+        export it from a TensorFlow process (`.keras` files load on every backend).
+        """
+        if not backend.is_tensorflow() and format == "tf_saved_model":
+            raise NotImplementedError(
+                f"{type(self).__name__}.export writes a TensorFlow SavedModel for waveforms of any length, which "
+                f"needs the TensorFlow backend (this process runs {backend.backend_name()}). Save the model with "
+                "model.save('model.keras'), then load and export it with KERAS_BACKEND=tensorflow."
+            )
         if input_signature is None and format == "tf_saved_model":
             import tensorflow as tf
 

@@ -24,6 +24,22 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     assert os.path.exists(tmp_path / "model.keras")
 
 
+def test_readme_usage_examples_run_on_this_backend(tmp_path, monkeypatch):
+    """The "Usage" section's examples, as written, on whichever backend KERAS_BACKEND selects (the backend
+    suite of tests/test_backends.py runs this on JAX and PyTorch too)."""
+    text = (ROOT / "README.md").read_text()
+    usage = text[text.index("\n## Usage\n") : text.index("\n## Encoders and classifiers\n")]
+    blocks = re.findall(r"```python\n(.*?)```", usage, re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    try:
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), {})
+    finally:
+        gin.clear_config()
+    assert os.path.exists(tmp_path / "model.keras")
+
+
 SHAPE_CLAIM = re.compile(r"^(?:(\w+) = )?(.+?)\s+#.*?\[(\d+(?:, \d+)*)\]")
 COUNT_CLAIM = re.compile(r"'(\w+)': (\d+)")
 

@@ -54,7 +54,8 @@ class EfficientNetB0(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         frames, channels = inputs.shape[1], inputs.shape[2]
-        if (frames is not None and frames < _MIN_SIZE) or (channels is not None and channels < _MIN_SIZE):
+        # Known sizes only (None or a symbolic JAX export dimension: no check).
+        if (isinstance(frames, int) and frames < _MIN_SIZE) or (isinstance(channels, int) and channels < _MIN_SIZE):
             # Smaller maps shrink to nothing; oneDNN kernels misbehave on empty tensors.
             raise ValueError(
                 f"EfficientNetB0 needs at least {_MIN_SIZE} frames and {_MIN_SIZE} channels, got input shape {inputs.shape}."

@@ -181,7 +181,7 @@ class Frontend(keras.layers.Layer):
                 "Mix down first, e.g. keras.ops.mean(x, axis=-1)."
             )
         length = shape[1]
-        if length is not None and length < self.min_samples:
+        if isinstance(length, int) and length < self.min_samples:
             raise ValueError(
                 f"{name} needs at least {self.min_samples} samples per example to produce one frame; "
                 f"got {length} (shape {shape})."

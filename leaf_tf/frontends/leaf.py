@@ -323,7 +323,7 @@ class Leaf(Frontend):
         blocker = self.fused_path_blocker()
         if blocker is None and not backend.is_tensorflow():
             blocker = f"the fused pass runs on the TensorFlow backend, not {backend.backend_name()}"
-        if blocker is None and waveforms.shape[1] is None:
+        if blocker is None and not isinstance(waveforms.shape[1], int):
             blocker = "the number of samples is not static"
         dtype = keras.backend.standardize_dtype(waveforms.dtype)
         if blocker is None and dtype != "float32":

@@ -101,7 +101,9 @@ class ExponentialMovingAverage(keras.layers.Layer):
         coeff = backend.clip(keras.ops.convert_to_tensor(self.smooth), 0.0, 1.0)
         if initial_state is None:
             initial_state = inputs[:, 0]
-        if self.resolved_implementation == "scan":
+        # A symbolic number of frames (a shape-polymorphic JAX export) has no chunking: the scan runs.
+        symbolic = not backend.is_tensorflow() and not isinstance(inputs.shape[1], int)
+        if self.resolved_implementation == "scan" or symbolic:
             return ops.ema_scan(inputs, coeff, initial_state)
         return ops.exponential_moving_average(inputs, coeff, initial_state)
 

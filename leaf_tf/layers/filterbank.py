@@ -26,7 +26,9 @@ def resolve_conv_implementation(implementation: str, inputs, strides: int = 1) -
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}.")
     possible = (
-        strides == 1 and inputs.shape[1] is not None and keras.backend.standardize_dtype(inputs.dtype) == "float32"
+        strides == 1
+        and isinstance(inputs.shape[1], int)  # not None, nor a symbolic dimension (jax2tf export)
+        and keras.backend.standardize_dtype(inputs.dtype) == "float32"
     )
     if not possible or implementation == "direct":
         return "direct"

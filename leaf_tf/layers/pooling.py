@@ -83,7 +83,7 @@ class GaussianLowpass(keras.layers.Layer):
 
     def call(self, inputs):
         # A strided depthwise convolution: channel c is correlated with its own window.
-        if backend.is_tensorflow() or inputs.shape[1] is None:
+        if backend.is_tensorflow() or not isinstance(inputs.shape[1], int):
             return keras.ops.depthwise_conv(inputs, self.windows()[0], strides=self.strides, padding=self.padding.lower())
         return ops.strided_window_pooling(inputs, self.windows()[0, :, :, 0], self.strides, self.padding)
 
@@ -147,7 +147,7 @@ class LearnablePooling1D(keras.layers.Layer):
     def call(self, inputs):
         # The one window, repeated for every channel of a depthwise convolution.
         windows = keras.ops.tile(self.kernel[0], (1, inputs.shape[-1], 1))  # [K, C, 1]
-        if backend.is_tensorflow() or inputs.shape[1] is None:
+        if backend.is_tensorflow() or not isinstance(inputs.shape[1], int):
             return keras.ops.depthwise_conv(inputs, windows, strides=self.strides, padding="valid")
         return ops.strided_window_pooling(inputs, windows[:, :, 0], self.strides, "VALID")
 

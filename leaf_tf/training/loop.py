@@ -45,7 +45,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from leaf_tf import models
+from leaf_tf import backend, models
 from leaf_tf.data import pipeline
 from leaf_tf.data.tasks import Task, get_task, load_split, task_definition
 from leaf_tf.encoders import configured_encoder
@@ -315,6 +315,11 @@ def train(
       verbose: Keras' fit verbosity; "auto": a progress bar when stdout is a terminal, else one line per epoch.
     """
     workdir = check_workdir(workdir)
+    if strategy != "default" and not backend.is_tensorflow():
+        raise ValueError(
+            f"train.strategy = {strategy!r} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow; "
+            f"this process runs {backend.backend_name()}, which trains on one device (train.strategy = 'default')."
+        )
     # Before any TensorFlow op: MultiWorkerMirroredStrategy must configure collectives at start-up.
     distribution = make_strategy(strategy, tpu)
     if steps < 1 or steps_per_epoch < 1:
@@ -364,7 +369,7 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
     backup_dir = workdir / "backup"
     with distribution.scope():
         model = build_classifier(settings.tasks, settings.pooling, settings.feature_normalization)
-        model(tf.zeros([1, settings.window_samples]))
+        model(keras.ops.zeros((1, settings.window_samples)))
         set_batch_norm_momentum(model, settings.batch_norm_momentum)
         multipliers = learning_rate_multipliers(model, settings.frontend_learning_rate_multiplier,
                                                 settings.frontend_group_multipliers)
