@@ -71,6 +71,19 @@ def test_gabor_conv_at_mel_init(num_samples):
     assert_matches_reference(y, ref.gabor_conv(x, eta, sigma, K))
 
 
+@pytest.mark.parametrize("implementation", ["direct", "fft"])
+def test_gabor_conv_formulations_match_oracle_and_train(implementation):
+    """Each formulation on the backend in use (on JAX and PyTorch "fft" is `ops.portable_fft_conv1d`)."""
+    rng = np.random.default_rng(5)
+    x = make_signal(3000)
+    layer = layers.GaborConv1D(filters=16, kernel_size=K, implementation=implementation)
+    layer.build((None, None, 1))
+    eta, sigma = _f32(rng.uniform(0.1, 3.0, 8)), _f32(rng.uniform(3.0, 120.0, 8))
+    layer.kernel.assign(np.stack([eta, sigma], 1))
+    assert_matches_reference(layer(x[..., None]), ref.gabor_conv(x, eta, sigma, K))
+    assert all(_gradients_nonzero(layer, x[..., None]).values())
+
+
 @pytest.mark.parametrize("kernel_size", [401, 552])
 def test_gabor_conv_out_of_range_parameters_are_clipped(kernel_size):
     rng = np.random.default_rng(3)
