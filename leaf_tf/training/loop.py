@@ -5,8 +5,9 @@ What a run does, top to bottom:
 1. checks the work directory is writable, seeds every random source from
    `seed` and (by default) turns on deterministic kernels (`determinism`);
 2. picks a `tf.distribute` strategy (`"default"`, `"mirrored"`,
-   `"multi_worker"` from `TF_CONFIG`, `"tpu"`) and, optionally, a mixed
-   precision policy (frontends stay float32);
+   `"multi_worker"` from `TF_CONFIG`, `"tpu"`; on JAX, `"data_parallel"`:
+   `keras.distribution.DataParallel` over the local devices) and, optionally,
+   a mixed precision policy (frontends stay float32);
 3. builds the classifier: the frontend and encoder the gin files select
    (`configured_frontend()`, `configured_encoder()`), one head per task
    (`AudioClassifier` for one task, `MultiTaskClassifier` for several);
@@ -33,6 +34,7 @@ and files.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -61,7 +63,9 @@ from leaf_tf.training.callbacks import (
 from leaf_tf.training.determinism import is_determinism_error, seed_everything
 from leaf_tf.training.files import atomic_save_model, atomic_write_text, check_workdir
 
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+STRATEGIES = ("default", "mirrored", "data_parallel", "multi_worker", "tpu")
+# What each Keras backend can train with: tf.distribute on TensorFlow, keras.distribution on JAX.
+BACKEND_STRATEGIES = {"tensorflow": STRATEGIES, "jax": ("default", "data_parallel"), "torch": ("default",)}
 
 
 # ------------------------------------------------------------------ settings
@@ -101,11 +105,48 @@ class RunSettings:
 # ------------------------------------------------------------------ strategy
 
 
-def make_strategy(name: str = "default", tpu: str | None = None) -> tf.distribute.Strategy:
-    """The `tf.distribute` strategy called `name` (one of `STRATEGIES`)."""
+class KerasDataParallel:
+    """Synchronous data parallelism over this machine's devices with `keras.distribution.DataParallel` (JAX).
+
+    Each global batch is split along its first axis across the devices, the
+    weights are replicated, and XLA reduces the gradients: the same update as
+    one device computing the whole batch. It offers what `train` uses of a
+    `tf.distribute.Strategy`: `scope()` (Keras' distribution, in force for
+    everything built, trained and saved inside it) and `num_replicas_in_sync`.
+    """
+
+    def __init__(self, devices: list[str] | None = None):
+        self.devices = list(devices or keras.distribution.list_devices())
+        self.distribution = keras.distribution.DataParallel(devices=self.devices)
+
+    @property
+    def num_replicas_in_sync(self) -> int:
+        return len(self.devices)
+
+    def scope(self):
+        return self.distribution.scope()
+
+
+def make_strategy(name: str = "default", tpu: str | None = None):
+    """The strategy called `name` (one of `STRATEGIES`) on the Keras backend in use.
+
+    TensorFlow: a `tf.distribute.Strategy` ("data_parallel" is `MirroredStrategy`);
+    JAX: "data_parallel" is `KerasDataParallel` (`keras.distribution.DataParallel`
+    over the local devices). Other names on other backends raise a `ValueError`.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}.")
+    allowed = BACKEND_STRATEGIES.get(backend.backend_name(), ("default",))
+    if name not in allowed:
+        raise ValueError(
+            f"train.strategy = {name!r} is not available on the {backend.backend_name()} backend, which trains with "
+            f"{' or '.join(repr(a) for a in allowed)}; {name!r} is a tf.distribute strategy (KERAS_BACKEND=tensorflow)."
+        )
     if name == "default":
         return tf.distribute.get_strategy()
-    if name == "mirrored":
+    if name == "data_parallel" and not backend.is_tensorflow():
+        return KerasDataParallel()
+    if name in ("mirrored", "data_parallel"):
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
@@ -234,6 +275,33 @@ def _validation_data(tasks, batch_size, data_dir, window_s, normalize_loudness, 
     return merged.batch(batch_size)
 
 
+def pad_batches(dataset: tf.data.Dataset, multiple: int) -> tf.data.Dataset:
+    """`(audio, labels)` batches as `(audio, labels, weights)`, each batch padded to a multiple of `multiple`.
+
+    `keras.distribution.DataParallel` splits every batch evenly across the
+    devices, so a validation set's last, smaller batch must be padded; the
+    padding examples (silence, label 0 or `IGNORED_LABEL` for multi-task
+    labels) weigh 0 and change no metric.
+    """
+
+    def pad(audio, labels):
+        count = tf.shape(audio)[0]
+        extra = (multiple - count % multiple) % multiple
+        weights = tf.concat([tf.ones([count]), tf.zeros([extra])], axis=0)
+
+        def pad_tensor(tensor, value=0):
+            paddings = [[0, extra]] + [[0, 0]] * (len(tensor.shape) - 1)
+            return tf.pad(tensor, paddings, constant_values=tf.cast(value, tensor.dtype))
+
+        if isinstance(labels, dict):
+            labels = {name: pad_tensor(label, pipeline.IGNORED_LABEL) for name, label in labels.items()}
+        else:
+            labels = pad_tensor(labels)
+        return pad_tensor(audio), labels, weights
+
+    return dataset.map(pad)
+
+
 # ------------------------------------------------------------------ the run
 
 
@@ -290,7 +358,9 @@ def train(
       batch_norm_momentum: the moving-average momentum of every batch
         normalisation layer (None: the layers' own, Keras' 0.99); short runs
         want a shorter memory, e.g. 0.9 (`set_batch_norm_momentum`).
-      strategy: one of `STRATEGIES`.
+      strategy: one of `STRATEGIES`: on TensorFlow any (`"data_parallel"` is
+        `"mirrored"`), on JAX `"default"` or `"data_parallel"`, on PyTorch
+        `"default"` (`make_strategy`).
       tpu: TPU name or address for `strategy="tpu"`.
       mixed_precision: None, "mixed_float16" or "mixed_bfloat16" (frontends
         and heads stay float32).
@@ -315,11 +385,6 @@ def train(
       verbose: Keras' fit verbosity; "auto": a progress bar when stdout is a terminal, else one line per epoch.
     """
     workdir = check_workdir(workdir)
-    if strategy != "default" and not backend.is_tensorflow():
-        raise ValueError(
-            f"train.strategy = {strategy!r} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow; "
-            f"this process runs {backend.backend_name()}, which trains on one device (train.strategy = 'default')."
-        )
     # Before any TensorFlow op: MultiWorkerMirroredStrategy must configure collectives at start-up.
     distribution = make_strategy(strategy, tpu)
     if steps < 1 or steps_per_epoch < 1:
@@ -352,8 +417,11 @@ def train(
 
             return custom_training_loop(workdir, data_dir, settings, distribution, validation_clips,
                                         allow_changed_settings)
-        return _fit(workdir, data_dir, settings, distribution, validation_clips, histogram_freq,
-                    filter_plot_every_n_steps, verbose, allow_changed_settings)
+        # Keras' distribution (JAX) must be in force while `fit` runs, not only while the model is built.
+        keras_distribution = distribution.scope() if isinstance(distribution, KerasDataParallel) else None
+        with keras_distribution or contextlib.nullcontext():
+            return _fit(workdir, data_dir, settings, distribution, validation_clips, histogram_freq,
+                        filter_plot_every_n_steps, verbose, allow_changed_settings)
     except tf.errors.UnimplementedError as error:
         if is_determinism_error(error):
             raise TrainingError(
@@ -373,10 +441,19 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
         set_batch_norm_momentum(model, settings.batch_norm_momentum)
         multipliers = learning_rate_multipliers(model, settings.frontend_learning_rate_multiplier,
                                                 settings.frontend_group_multipliers)
+        # DataParallel pads the last validation batch with examples of weight 0 (`pad_batches`): the metrics
+        # and losses must then weigh examples (Keras' `weighted_metrics`, a mean over the weights).
+        padded = isinstance(distribution, KerasDataParallel) and distribution.num_replicas_in_sync > 1
+        loss = model.default_loss()
+        if padded:
+            loss = keras.tree.map_structure(
+                lambda item: item.__class__.from_config({**item.get_config(), "reduction": "mean_with_sample_weight"}),
+                loss,
+            )
         model.compile(
             optimizer=make_optimizer(settings.learning_rate, model.trainable_variables, multipliers),
-            loss=model.default_loss(),
-            metrics=model.default_metrics(),
+            loss=loss,
+            **{"weighted_metrics" if padded else "metrics": model.default_metrics()},
         )
         record = resume_settings(model, settings)
         check_resume(workdir, AtomicBackupAndRestore.recorded_settings(backup_dir), record, allow_changed_settings)
@@ -388,6 +465,8 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
     train_data = training_stream(settings, data_dir, skip_batches=restored_epoch * settings.steps_per_epoch)
     validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
                                   settings.normalize_loudness, validation_clips)
+    if isinstance(distribution, KerasDataParallel) and distribution.num_replicas_in_sync > 1:
+        validation = pad_batches(validation, distribution.num_replicas_in_sync)
     nan_guard = TerminateOnNaN()
     callbacks = [
         backups,

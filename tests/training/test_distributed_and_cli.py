@@ -7,6 +7,7 @@ workers), so they are slower than the rest.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import pathlib
 import signal
@@ -122,6 +123,74 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_the_default_strategy(data
     assert (one, two) == (1, 2)
     assert mirrored == pytest.approx(default, rel=1e-4), (default, mirrored)
     assert "batch_size=7 is not divisible by the 2 replicas" in histories["odd"]
+
+
+DATA_PARALLEL_CHECK = """
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"  # two CPU devices
+import gin, keras
+from leaf_tf import training
+data_dir, workdir = sys.argv[1], sys.argv[2]
+bindings = {bindings}
+runs = {{"single": ("leaf", "synthetic_scene"), "multi": ("mel", ["synthetic_scene", "synthetic_event"])}}
+results = {{}}
+for kind, (frontend, tasks) in runs.items():
+    for strategy in ("default", "data_parallel"):
+        gin.clear_config()
+        gin.parse_config_files_and_bindings([f"configs/frontends/{{frontend}}.gin"], bindings)
+        summary = training.train(f"{{workdir}}/{{kind}}-{{strategy}}", data_dir, tasks=tasks, batch_size=8, steps=8,
+                                 steps_per_epoch=4, learning_rate=1e-3, validation_clips=6, strategy=strategy,
+                                 verbose=0)
+        results[f"{{kind}} {{strategy}}"] = summary["history"], summary["replicas"]
+    tasks = [training.loop.get_task(t) for t in ([tasks] if isinstance(tasks, str) else tasks)]
+    validation = training.loop._validation_data(tasks, 8, data_dir, 1.0, False, 6)
+    results[f"{{kind}} windows"] = sum(int(audio.shape[0]) for audio, _ in validation)
+for strategy, batch in (("data_parallel", 7), ("mirrored", 8)):
+    try:
+        training.train(f"{{workdir}}/bad", data_dir, tasks="synthetic_scene", batch_size=batch, steps=2,
+                       strategy=strategy)
+    except ValueError as error:
+        results[strategy + " error"] = str(error)
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
+def test_jax_data_parallel_on_two_cpu_devices_matches_one_device(data_dir, tmp_path):
+    """`train.strategy = "data_parallel"` on JAX: `keras.distribution.DataParallel` over two (forced) CPU devices
+    trains and validates as one device does, the last validation batch padded with examples of weight 0."""
+    bindings = [*TINY, "ConvNet.normalization = None"]  # no batch statistics: the same update on any split
+    script = DATA_PARALLEL_CHECK.format(bindings=bindings)
+    result = subprocess.run([sys.executable, "-c", script, data_dir, str(tmp_path)], cwd=ROOT, env=subprocess_env(),
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+    for kind in ("single", "multi"):
+        (default, one), (parallel, two) = results[f"{kind} default"], results[f"{kind} data_parallel"]
+        assert (one, two) == (1, 2)
+        accuracies = [name for name in default if name.endswith("accuracy")]
+        assert "val_accuracy" in accuracies and (kind == "single" or "val_synthetic_event_accuracy" in accuracies)
+        assert results[f"{kind} windows"] % 2 == 1  # an odd count of validation windows: the last batch is padded
+        for name in ["loss", *accuracies]:
+            assert parallel[name] == pytest.approx(default[name], rel=1e-4), (kind, name, default, parallel)
+    assert "batch_size=7 is not divisible by the 2 replicas" in results["data_parallel error"]
+    assert "'mirrored' is not available on the jax backend" in results["mirrored error"]
+
+
+def test_data_parallel_is_the_mirrored_strategy_on_tensorflow():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a tf.distribute strategy")
+    import tensorflow as tf
+
+    from leaf_tf.training import make_strategy
+
+    assert isinstance(make_strategy("data_parallel"), tf.distribute.MirroredStrategy)
+    with pytest.raises(ValueError, match="Unknown strategy 'horovod'"):
+        make_strategy("horovod")
 
 
 def _free_ports(n):
