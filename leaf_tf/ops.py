@@ -672,6 +672,108 @@ def _fused_function(
     return fused
 
 
+class _ComplexFFT:
+    """The complex FFT operations of the JAX or PyTorch backend (keras.ops has no complex tensors)."""
+
+    def __init__(self, name: str):
+        if name == "jax":
+            import jax.numpy as jnp
+
+            self.rfft = lambda x, n: jnp.fft.rfft(x, n=n, axis=-1)
+            self.irfft = lambda z, n: jnp.fft.irfft(z, n=n, axis=-1)
+            self.conj, self.concatenate = jnp.conj, lambda parts: jnp.concatenate(parts, axis=0)
+        elif name == "torch":
+            import torch
+
+            self.rfft = lambda x, n: torch.fft.rfft(x, n=n, dim=-1)
+            self.irfft = lambda z, n: torch.fft.irfft(z, n=n, dim=-1)
+            self.conj, self.concatenate = torch.conj, lambda parts: torch.cat(parts, dim=0)
+        else:
+            raise NotImplementedError(f"portable_fused_filterbank_pooling runs on JAX and PyTorch, not {name}.")
+
+
+def portable_fused_filterbank_pooling(
+    waveforms,
+    taps,
+    windows,
+    stride: int,
+    pool_padding: str = "SAME",
+    activation: str = "squared_modulus",
+    negative_slope: float = 0.2,
+    max_fft_length: int = DEFAULT_MAX_FFT_LENGTH,
+    recompute_in_backward: bool = False,
+):
+    """`fused_filterbank_pooling` for the JAX and PyTorch backends.
+
+    The same sums in the same block layout: overlap-save FFT blocks aligned
+    with the pooling stride, the activation and the pooling evaluated in that
+    layout (no `[B, T, F]` filter outputs), channels in groups of
+    `GROUP_CHANNELS`. The spectra are the backend's own complex tensors
+    (`jnp.fft` / `torch.fft`: spelling the products out on real and imaginary
+    parts measured 2.5x slower forward + backward on JAX), everything else is
+    `keras.ops`, and the gradient is the backend's automatic one.
+    `recompute_in_backward=True` wraps each group in `keras.remat`: its filter
+    outputs are computed again in the backward pass instead of being kept.
+
+    Args and returns: as `fused_filterbank_pooling` (`[B, T]` waveforms with a
+    static `T`, `[F, K]` taps, `[K_p, C]` windows -> `[B, L, C]`).
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}.")
+    length = waveforms.shape[1]
+    if not isinstance(length, int):
+        raise ValueError("portable_fused_filterbank_pooling needs a static number of samples.")
+    fft = _ComplexFFT(keras.backend.backend())
+    num_filters, num_taps = taps.shape
+    pool_size, channels = windows.shape
+    pool_padding = pool_padding.upper()
+    num_frames, pool_left = _pooling_geometry(length, pool_size, stride, pool_padding)
+    num_window_blocks = -(-pool_size // stride)
+    plan = fused_pass_plan(length, num_taps, pool_size, stride, pool_padding, max_fft_length)
+    hop, fft_length, num_blocks = plan.hop, plan.fft_length, plan.num_blocks
+    blocks_per_hop = hop // stride
+    # Energy sample r of block i sits at m = i * hop + r - pool_left; outside [0, T) it is padding.
+    positions = np.arange(num_blocks)[:, None] * hop + np.arange(hop)[None, :] - pool_left
+    mask = keras.ops.convert_to_tensor(((positions >= 0) & (positions < length)).astype(np.float32)[:, None, :])
+
+    left = _same_left_pad(num_taps) + pool_left
+    total = (num_blocks - 1) * hop + fft_length
+    padded = keras.ops.pad(waveforms, [[0, 0], [left, max(total - left - length, 0)]])[:, :total]
+    samples = np.arange(num_blocks)[:, None] * hop + np.arange(fft_length)[None, :]
+    spectra = fft.rfft(keras.ops.take(padded, samples, axis=1), fft_length)[:, :, None, :]  # [B, n, 1, N/2+1]
+    # The correlation multiplies by the filters' conjugate spectra.
+    filter_spectra = fft.conj(fft.rfft(keras.ops.pad(taps, [[0, 0], [0, fft_length - num_taps]]), fft_length))
+    window_blocks = keras.ops.reshape(
+        keras.ops.pad(windows, [[0, num_window_blocks * stride - pool_size], [0, 0]]),
+        (num_window_blocks, stride, channels),
+    )
+    window_blocks = keras.ops.transpose(window_blocks, (2, 0, 1))  # [C, nq, s]
+    parts = 2 if activation == "squared_modulus" else 1
+    group = max(size for size in range(1, min(channels, GROUP_CHANNELS) + 1) if channels % size == 0)
+
+    def one_group(group_filter_spectra, group_windows):
+        """Pooled energies `[B, L, g]` of one group: filter spectra `[parts * g, N/2+1]`, windows `[g, nq, s]`."""
+        outputs = fft.irfft(spectra * group_filter_spectra, fft_length)[..., :hop]  # [B, n, parts * g, hop]
+        if activation == "squared_modulus":
+            energies = keras.ops.square(outputs[:, :, :group]) + keras.ops.square(outputs[:, :, group:])
+        else:
+            energies = keras.ops.leaky_relu(outputs, negative_slope)
+        energies = keras.ops.reshape(energies * mask, (-1, num_blocks, group, blocks_per_hop, stride))
+        partial = keras.ops.einsum("bncjs,cqs->bncjq", energies, group_windows)  # [B, n, g, h, nq]
+        partial = keras.ops.transpose(partial, (0, 1, 3, 2, 4))
+        partial = keras.ops.reshape(partial, (-1, num_blocks * blocks_per_hop, group, num_window_blocks))
+        return sum(partial[:, q : q + num_frames, :, q] for q in range(num_window_blocks))
+
+    if recompute_in_backward:
+        one_group = keras.remat(one_group)
+    results = []
+    for start in range(0, channels, group):
+        # The group's filters: its real parts (then, for the squared modulus, its imaginary parts).
+        rows = [filter_spectra[part * channels + start : part * channels + start + group] for part in range(parts)]
+        results.append(one_group(fft.concatenate(rows), window_blocks[start : start + group]))
+    return keras.ops.concatenate(results, axis=-1) if len(results) > 1 else results[0]
+
+
 # ---------------------------------------------------------------- linear recurrences (PCEN smoother)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -42,6 +44,45 @@ def test_quick_benchmark_run(tmp_path, capsys):
     assert "Training step leaf / mel" in printed
     assert "Cost per second of audio relative to 2x0.2s" in printed
     assert json.loads(output.read_text())["results"][1]["frontend"] == "leaf"
+
+
+OTHER_BACKENDS = [
+    name
+    for name, module in (("tensorflow", "tensorflow"), ("jax", "jax"), ("torch", "torch"))
+    if importlib.util.find_spec(module) is not None and name != os.environ.get("KERAS_BACKEND", "tensorflow")
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_quick_benchmark_run_on_another_backend(backend, tmp_path):
+    """`--backend` measures the same table on another Keras backend (a process of its own)."""
+    output = tmp_path / "results.json"
+    environment = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick", "--backend", backend, "--frontends", "mel", "leaf",
+         "leaf_reference", "--json", str(output)],
+        env=environment, capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| leaf_reference |" in result.stdout and "Training step leaf / mel" in result.stdout
+    written = json.loads(output.read_text())
+    assert written["backend"] == backend and f"backend {backend}" in written["machine"]
+    for entry in written["results"]:
+        times = [*entry["forward_ms"].values(), *entry["forward_backward_ms"].values(), entry["train_step_ms"]]
+        assert all(t > 0 for t in times)
+        # Peak memory comes from TensorFlow's allocator: reported there only.
+        assert all((peak is None) == (backend != "tensorflow") for peak in entry["peak_mib"].values())
+
+
+def test_backend_must_be_chosen_before_keras_is_imported():
+    benchmark = _load_benchmark_module()
+    assert benchmark._backend_from_argv(["--quick", "--backend", "jax"]) == "jax"
+    assert benchmark._backend_from_argv(["--backend=torch"]) == "torch"
+    assert benchmark._backend_from_argv(["--quick"]) is None
+    other = next(name for name in benchmark.BACKENDS if name != benchmark.keras.backend.backend())
+    with pytest.raises(SystemExit):
+        benchmark.main(["--quick", "--backend", other])
 
 
 def test_reference_leaf_matches_fast_leaf():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from leaf_tf import backend, dsp, ops
 from leaf_tf.frontends.base import Frontend, accepts_argument, class_name, deserialize, resolve_class, serialize
@@ -19,6 +18,9 @@ from leaf_tf.layers.preemphasis import PreEmphasis
 from leaf_tf.layers.sinc import SincConv1D
 from leaf_tf.layers.spec_augment import SpecAugment
 from leaf_tf.registry import register
+
+# Backends on which `implementation="auto"` takes the fused pass (elsewhere it calls the stages in turn).
+AUTO_FUSED_BACKENDS = ("tensorflow", "jax", "torch")
 
 # The energy floor applied after pooling, before compression, in every LEAF-family frontend.
 POOLING_FLOOR = 1e-5
@@ -63,8 +65,10 @@ class Leaf(Frontend):
     float32 round-off (relative differences ~1e-6):
 
     * "fused": filterbank -> activation -> pooling as one overlap-save FFT pass
-      (`ops.fused_filterbank_pooling`, XLA-compiled, hand-written gradient),
-      possible on the TensorFlow backend when the number of samples is static and the stages are a
+      (TensorFlow: `ops.fused_filterbank_pooling`, XLA-compiled, hand-written
+      gradient; JAX and PyTorch: `ops.portable_fused_filterbank_pooling`, the
+      backend's complex FFTs and automatic gradient), possible when the number
+      of samples is static and the stages are a
       `GaborConv1D`, `SincConv1D` or plain Keras `Conv1D` filterbank (stride 1,
       "same", no bias), a `SquaredModulus` or `LeakyReLU` activation and a
       `GaussianLowpass` or `LearnablePooling1D` pooling (LEAF, TD-filterbanks,
@@ -321,8 +325,8 @@ class Leaf(Frontend):
         if self.implementation in ("layers", "direct"):
             return False
         blocker = self.fused_path_blocker()
-        if blocker is None and not backend.is_tensorflow():
-            blocker = f"the fused pass runs on the TensorFlow backend, not {backend.backend_name()}"
+        if blocker is None and self.implementation == "auto" and backend.backend_name() not in AUTO_FUSED_BACKENDS:
+            blocker = f"'auto' does not fuse on the {backend.backend_name()} backend (the stages measured faster there)"
         if blocker is None and not isinstance(waveforms.shape[1], int):
             blocker = "the number of samples is not static"
         dtype = keras.backend.standardize_dtype(waveforms.dtype)
@@ -335,18 +339,20 @@ class Leaf(Frontend):
     def _fused_filterbank_pooling(self, waveforms):
         """Filterbank -> activation -> pooling by `ops.fused_filterbank_pooling` (same values as the stages)."""
         conv, activation, pooling = self._complex_conv, self._activation, self._pooling
-        kernel = conv.conv_kernel() if isinstance(conv, ParametricConv1D) else tf.convert_to_tensor(conv.kernel)
-        taps = tf.transpose(kernel[:, 0, :])  # [F, K]
+        kernel = conv.conv_kernel() if isinstance(conv, ParametricConv1D) else keras.ops.convert_to_tensor(conv.kernel)
+        taps = keras.ops.transpose(kernel[:, 0, :])  # [F, K]
         if isinstance(activation, SquaredModulus):
-            taps = tf.concat([taps[0::2], taps[1::2]], axis=0)  # real parts, then imaginary parts
+            taps = keras.ops.concatenate([taps[0::2], taps[1::2]], axis=0)  # real parts, then imaginary parts
             fused_activation, slope, channels = "squared_modulus", 0.0, taps.shape[0] // 2
         else:
             fused_activation, slope, channels = "leaky_relu", float(activation.negative_slope), taps.shape[0]
         if isinstance(pooling, GaussianLowpass):
             windows = pooling.windows()[0, :, :, 0]
         else:  # one window shared by all channels
-            windows = tf.tile(tf.convert_to_tensor(pooling.kernel)[0, :, :, 0], [1, channels])
-        return ops.fused_filterbank_pooling(
+            windows = keras.ops.tile(keras.ops.convert_to_tensor(pooling.kernel)[0, :, :, 0], [1, channels])
+        # TensorFlow: XLA-compiled with a hand-written gradient; JAX and PyTorch: keras.ops and autodiff.
+        fused = ops.fused_filterbank_pooling if backend.is_tensorflow() else ops.portable_fused_filterbank_pooling
+        return fused(
             waveforms[:, :, 0],
             taps,
             windows,

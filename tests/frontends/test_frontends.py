@@ -11,7 +11,7 @@ import pytest
 import leaf_tf
 from leaf_tf.frontends import FRONTENDS, build_frontend, trainable_parameter_counts
 from leaf_tf.layers import LogCompression, PCENLayer
-from tests.helpers import gradients, make_signal, tensorflow_only, to_numpy
+from tests.helpers import global_relative_error, gradients, make_signal, tensorflow_only, to_numpy
 
 NAMES = list(FRONTENDS)
 
@@ -108,6 +108,34 @@ def test_silence_values():
     leaf_log = leaf_tf.Leaf(compression_fn=LogCompression())
     np.testing.assert_allclose(to_numpy(leaf_log(np.zeros((1, 1600), np.float32))), np.log(2e-5), rtol=1e-6)
     np.testing.assert_allclose(leaf_tf.MelFilterbanks()(np.zeros((1, 1600), np.float32)), np.log(1e-5), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [("leaf", {}), ("leaf", {"recompute_in_backward": True}), ("tdfbanks", {}), ("sincnet_plus", {})],
+)
+def test_fused_pass_equals_the_stages_on_this_backend(name, options):
+    """The fused filterbank -> activation -> pooling pass (XLA on TensorFlow, `ops.portable_fused_filterbank_pooling`
+    on JAX and PyTorch) gives the stages' outputs and gradients, at perturbed weights and a length that is not a
+    multiple of the hop (LEAF and SincNet+ pool with "SAME" padding, TD-filterbanks with "VALID")."""
+    x = make_signal(4037)
+    fused = _build(name, n_filters=16, implementation="fused", **options)
+    stages = _build(name, n_filters=16, implementation="layers")
+    fused(x), stages(x)
+    rng = np.random.default_rng(1)
+    stages.set_weights([w * (1 + 0.05 * rng.standard_normal(w.shape)).astype(w.dtype) for w in stages.get_weights()])
+    fused.set_weights(stages.get_weights())
+    assert fused.uses_fused_path(x[..., None]) and not stages.uses_fused_path(x[..., None])
+    assert global_relative_error(fused(x), to_numpy(stages(x))) <= 1e-5
+
+    def loss(y):
+        return keras.ops.mean(keras.ops.square(y))
+
+    expected = gradients(stages, stages.trainable_variables, loss, x)
+    actual = gradients(fused, fused.trainable_variables, loss, x)
+    assert len(actual) == len(expected) >= 2  # filters and pooling (and PCEN)
+    for variable, got, want in zip(fused.trainable_variables, actual, expected):
+        assert global_relative_error(got, want) <= 1e-4, variable.path
 
 
 # ------------------------------------------------------------------ training
