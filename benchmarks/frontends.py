@@ -26,13 +26,21 @@ as "leaf", which uses leaf_tf's default fast paths. "leaf_recompute" (only
 when named in `--frontends`) is "leaf" with `recompute_in_backward=True`: no
 filter outputs kept for the gradient, less memory, a slower backward pass.
 
+`--backend tensorflow|jax|torch` runs the same measurement on another Keras
+backend (it sets `KERAS_BACKEND` before Keras is imported): the forward pass
+and forward + gradient are `jax.jit`-compiled functions of the layer's
+`stateless_call` on JAX, and eager calls (the forward under `torch.no_grad`,
+the gradient by `torch.autograd.grad`) on PyTorch; the training step is Keras'
+own `train_on_batch` there (compiled with `jax.jit` on JAX). Peak memory is
+read from TensorFlow's allocator, so it is reported on TensorFlow only.
+
 Absolute times on shared machines drift by 2-3x between hours; ratios measured
 in one run are what can be compared. `--runs N` repeats the whole interleaved
 measurement in N separate processes, one after another, and reports each
 ratio's median and range over the runs.
 
 Usage:
-  python benchmarks/frontends.py [--device cpu|gpu] [--repeats 10] [--settings 8x1s 1x10s 1x60s]
+  python benchmarks/frontends.py [--backend tensorflow|jax|torch] [--device cpu|gpu] [--repeats 10] [--settings 8x1s 1x10s 1x60s]
                                  [--runs 3] [--json results.json]
   python benchmarks/frontends.py --quick   # a smoke run: tiny inputs, a tiny encoder
 """
@@ -40,6 +48,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -53,6 +62,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _backend_from_argv(argv: list[str]) -> str | None:
+    """The value of `--backend` in `argv`, if any (read before Keras is imported, which fixes the backend)."""
+    for index, argument in enumerate(argv):
+        if argument == "--backend" and index + 1 < len(argv):
+            return argv[index + 1]
+        if argument.startswith("--backend="):
+            return argument.partition("=")[2]
+    return None
+
+
+if __name__ == "__main__" and _backend_from_argv(sys.argv[1:]) in BACKENDS:
+    os.environ["KERAS_BACKEND"] = _backend_from_argv(sys.argv[1:])
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -83,9 +108,14 @@ class TransposedSquaredModulus(SquaredModulus):
     """The reference's squared modulus: transpose, average-pool the squares of channel pairs, x2, transpose back."""
 
     def call(self, inputs):
-        squares = tf.square(tf.transpose(inputs, (0, 2, 1)))  # [B, 2C, T]
-        pooled = 2.0 * tf.nn.avg_pool1d(squares, ksize=2, strides=2, padding="VALID")
-        return tf.transpose(pooled, (0, 2, 1))
+        if keras.backend.backend() == "tensorflow":  # the reference's own operations
+            squares = tf.square(tf.transpose(inputs, (0, 2, 1)))  # [B, 2C, T]
+            pooled = 2.0 * tf.nn.avg_pool1d(squares, ksize=2, strides=2, padding="VALID")
+            return tf.transpose(pooled, (0, 2, 1))
+        squares = keras.ops.square(keras.ops.transpose(inputs, (0, 2, 1)))
+        # Pooled over axis 1 (the 2C channels), as `tf.nn.avg_pool1d` pools the transposed tensor.
+        pooled = 2.0 * keras.ops.average_pool(squares, pool_size=2, strides=2, padding="valid")
+        return keras.ops.transpose(pooled, (0, 2, 1))
 
 
 def reference_leaf() -> leaf_tf.Leaf:
@@ -115,10 +145,19 @@ DEFAULT_FRONTENDS = [name for name in FRONTENDS if name != "leaf_recompute"]
 
 
 def _materialize(result) -> None:
-    """Waits for every tensor in `result` (a GPU computation is asynchronous until read)."""
-    for tensor in tf.nest.flatten(result):
-        if tensor is not None:
+    """Waits for every tensor in `result` (a GPU or JAX computation is asynchronous until read)."""
+    backend = keras.backend.backend()
+    for tensor in keras.tree.flatten(result):
+        if tensor is None or isinstance(tensor, (int, float)):
+            continue
+        if backend == "tensorflow":
             tensor.numpy()
+        elif backend == "jax":
+            tensor.block_until_ready()
+        elif backend == "torch" and tensor.is_cuda:
+            import torch
+
+            torch.cuda.synchronize(tensor.device)
 
 
 def interleaved_median_ms(calls: dict[str, tuple[Callable, tuple]], repeats: int, warmup: int = 2) -> dict:
@@ -154,6 +193,8 @@ class PeakMemory:
         self.device = "GPU:0" if device == "gpu" else "CPU:0"
 
     def measure(self, function: Callable, args: tuple) -> float | None:
+        if keras.backend.backend() != "tensorflow":
+            return None
         try:
             tf.config.experimental.reset_memory_stats(self.device)
             before = tf.config.experimental.get_memory_info(self.device)["current"]
@@ -163,13 +204,24 @@ class PeakMemory:
         return (tf.config.experimental.get_memory_info(self.device)["peak"] - before) / 2**20
 
 
-def _signal(batch: int, samples: int, seed: int = 0) -> tf.Tensor:
+def _signal(batch: int, samples: int, seed: int = 0):
+    """Uniform noise in [-0.5, 0.5), `[batch, samples]`, a tensor of the Keras backend in use."""
     rng = np.random.default_rng(seed)
-    return tf.constant(rng.uniform(-0.5, 0.5, (batch, samples)).astype(np.float32))
+    return keras.ops.convert_to_tensor(rng.uniform(-0.5, 0.5, (batch, samples)).astype(np.float32))
 
 
 def frontend_functions(frontend) -> tuple[Callable, Callable]:
-    """`tf.function`s computing the forward pass and forward + gradient w.r.t. the trainable weights."""
+    """Functions computing the forward pass, and forward + gradient w.r.t. the trainable weights.
+
+    TensorFlow: `tf.function`s; JAX: `jax.jit` of the layer's `stateless_call`
+    (and of `jax.value_and_grad` of it); PyTorch: eager calls, the forward under
+    `torch.no_grad`, the gradient by `torch.autograd.grad`.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return _jax_frontend_functions(frontend)
+    if backend == "torch":
+        return _torch_frontend_functions(frontend)
 
     @tf.function
     def forward(waveforms):
@@ -182,6 +234,46 @@ def frontend_functions(frontend) -> tuple[Callable, Callable]:
         return loss, tape.gradient(loss, frontend.trainable_weights)
 
     return forward, (forward_backward if frontend.trainable_weights else forward)
+
+
+def _jax_frontend_functions(frontend) -> tuple[Callable, Callable]:
+    import jax
+
+    trainable = [v.value for v in frontend.trainable_variables]
+    non_trainable = [v.value for v in frontend.non_trainable_variables]
+
+    def outputs(trainable_values, waveforms):
+        return frontend.stateless_call(trainable_values, non_trainable, waveforms)[0]
+
+    def loss(trainable_values, waveforms):
+        return keras.ops.mean(keras.ops.square(outputs(trainable_values, waveforms)))
+
+    jit_forward = jax.jit(outputs)
+    jit_forward_backward = jax.jit(jax.value_and_grad(loss))
+
+    def forward(waveforms):
+        return jit_forward(trainable, waveforms)
+
+    def forward_backward(waveforms):
+        return jit_forward_backward(trainable, waveforms)
+
+    return forward, (forward_backward if trainable else forward)
+
+
+def _torch_frontend_functions(frontend) -> tuple[Callable, Callable]:
+    import torch
+
+    weights = [v.value for v in frontend.trainable_variables]
+
+    def forward(waveforms):
+        with torch.no_grad():
+            return frontend(waveforms)
+
+    def forward_backward(waveforms):
+        loss = keras.ops.mean(keras.ops.square(frontend(waveforms)))
+        return loss, torch.autograd.grad(loss, weights)
+
+    return forward, (forward_backward if weights else forward)
 
 
 # ---------------------------------------------------------------- training step
@@ -220,9 +312,13 @@ def train_step(frontend, encoder_fn, batch: int, samples: int) -> tuple[Callable
     outputs = keras.layers.Dense(10)(keras.layers.GlobalMaxPooling2D()(outputs))
     model = keras.Model(inputs, outputs)
     optimizer = keras.optimizers.Adam(1e-4)
-    optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    labels = tf.constant(np.arange(batch) % 10)
+    labels = keras.ops.convert_to_tensor(np.arange(batch) % 10)
+    if keras.backend.backend() != "tensorflow":
+        # Keras' own step: `jax.jit`-compiled on JAX, eager on PyTorch.
+        model.compile(optimizer=optimizer, loss=loss_fn)
+        return model.train_on_batch, (waveforms, labels)
+    optimizer.build(model.trainable_variables)
 
     @tf.function
     def step(waveforms, labels):
@@ -446,8 +542,22 @@ def collect(runs: list[list[Result]], settings: dict[str, tuple[int, int]]) -> d
 CPU_FEATURES = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
 
 
+def backend_version() -> str:
+    """The Keras backend in use and its framework's version, e.g. "jax (jax 0.10.2)"."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return f"jax (jax {jax.__version__})"
+    if backend == "torch":
+        import torch
+
+        return f"torch (PyTorch {torch.__version__}, {torch.get_num_threads()} threads)"
+    return backend
+
+
 def machine_description(device: str) -> str:
-    """CPU model, core count, vector instruction sets, TensorFlow and Keras versions (and the GPU)."""
+    """CPU model, core count, vector instruction sets, TensorFlow and Keras versions, the backend (and the GPU)."""
     fields = {}  # the first value of each /proc/cpuinfo field (the first core's)
     try:
         with open("/proc/cpuinfo") as cpuinfo:
@@ -461,12 +571,26 @@ def machine_description(device: str) -> str:
     features = " ".join(feature for feature in CPU_FEATURES if feature in flags) or "unknown"
     text = (
         f"{cpu}, {os.cpu_count()} CPU cores (instruction sets: {features}), "
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, backend {backend_version()}"
     )
-    if device == "gpu":
+    if device == "gpu" and keras.backend.backend() == "tensorflow":
         details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
         text += f", GPU: {details.get('device_name', 'unknown')}"
     return text
+
+
+def _default_device() -> str:
+    """"gpu" where the Keras backend in use computes on a GPU by default, else "cpu"."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return "gpu" if jax.default_backend() == "gpu" else "cpu"
+    if backend == "torch":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
 
 
 def load_average() -> str:
@@ -489,6 +613,10 @@ def _run_in_processes(argv: list[str], runs: int, log=print, script: str = __fil
 def main(argv: list[str] | None = None) -> list[list[Result]]:
     """Runs the benchmark (`--runs` times) and prints its tables; returns each run's results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default=keras.backend.backend(),
+        help="the Keras backend to measure (run as a program: it sets KERAS_BACKEND before Keras is imported)",
+    )
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median)")
     parser.add_argument("--frontends", nargs="+", choices=list(FRONTENDS), default=DEFAULT_FRONTENDS)
@@ -504,13 +632,22 @@ def main(argv: list[str] | None = None) -> list[list[Result]]:
 
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}.")
-    if args.device == "gpu" and not tf.config.list_physical_devices("GPU"):
-        parser.error("--device gpu: TensorFlow sees no GPU.")
+    if args.backend != keras.backend.backend():
+        parser.error(
+            f"--backend {args.backend}: Keras was imported with the {keras.backend.backend()} backend; run the script "
+            f"as a program (`python benchmarks/frontends.py --backend {args.backend}`) or set KERAS_BACKEND."
+        )
+    # TensorFlow places each computation where it is told; JAX and PyTorch compute on their default device.
+    placeable = args.backend == "tensorflow" and args.device == "cpu"
+    if args.device != _default_device() and not placeable:
+        parser.error(
+            f"--device {args.device}: the {args.backend} backend computes on the {_default_device().upper()} here."
+        )
     settings = QUICK_SETTINGS if args.quick else {name: SETTINGS[name] for name in args.settings}
     encoder_name = "tiny CNN" if args.quick else "EfficientNetB0"
     if args.runs > 1:
         child_argv = [
-            "--device", args.device, "--repeats", str(args.repeats), "--frontends", *args.frontends,
+            "--backend", args.backend, "--device", args.device, "--repeats", str(args.repeats), "--frontends", *args.frontends,
             "--settings", *args.settings,
             *(["--no-train-step"] if args.no_train_step else []), *(["--quick"] if args.quick else []),
         ]
@@ -533,7 +670,8 @@ def main(argv: list[str] | None = None) -> list[list[Result]]:
     repeats = 2 if args.quick else args.repeats
     start_load = load_average()
     print(f"Machine: {machine_description(args.device)}; device {args.device}; load average {start_load}", flush=True)
-    with tf.device("/GPU:0" if args.device == "gpu" else "/CPU:0"):
+    placement = tf.device("/GPU:0" if args.device == "gpu" else "/CPU:0") if args.backend == "tensorflow" else None
+    with placement or contextlib.nullcontext():
         results = benchmark(args.frontends, settings, train_setting, encoder_fn, repeats, args.device)
     print()
     print(table(results, settings, encoder_name))
@@ -544,7 +682,7 @@ def main(argv: list[str] | None = None) -> list[list[Result]]:
     if args.json:
         with open(args.json, "w") as output:
             json.dump(
-                {"machine": machine_description(args.device), "device": args.device,
+                {"machine": machine_description(args.device), "device": args.device, "backend": args.backend,
                  "load_average": f"{start_load} at the start, {end_load} at the end",
                  "results": [asdict(r) for r in results]},
                 output,
