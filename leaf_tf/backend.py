@@ -54,3 +54,19 @@ def maximum(x, bound):
         return tf.maximum(x, bound)
     x = keras.ops.convert_to_tensor(x)
     return keras.ops.where(x >= bound, x, bound)
+
+
+# The smallest normal float32; below it (subnormal numbers) CPU arithmetic can be many times slower.
+FLOAT32_TINY = 1.1754944e-38
+
+
+def flush_subnormals(x):
+    """`x` with its subnormal float32 entries (`0 < |x| < 1.18e-38`) set to zero, as TensorFlow's CPU kernels
+    treat them (flush-to-zero).
+
+    A Gabor filter's Gaussian envelope underflows into that range at its tails; PyTorch's CPU convolution
+    then ran about 5x slower (549 vs 113 ms for LEAF's 80 x 401-tap filterbank on 8 x 1 s). The values
+    change by less than 1.2e-38.
+    """
+    x = keras.ops.convert_to_tensor(x)
+    return keras.ops.where(keras.ops.abs(x) < FLOAT32_TINY, keras.ops.zeros_like(x), x)

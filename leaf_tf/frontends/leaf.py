@@ -19,7 +19,8 @@ from leaf_tf.layers.sinc import SincConv1D
 from leaf_tf.layers.spec_augment import SpecAugment
 from leaf_tf.registry import register
 
-# Backends on which `implementation="auto"` takes the fused pass (elsewhere it calls the stages in turn).
+# Backends on which `implementation="auto"` takes the fused pass (elsewhere it calls the stages in turn):
+# TensorFlow's XLA pass, and `ops.portable_fused_filterbank_pooling` (jnp.fft / torch.fft) on JAX and PyTorch.
 AUTO_FUSED_BACKENDS = ("tensorflow", "jax", "torch")
 
 # The energy floor applied after pooling, before compression, in every LEAF-family frontend.
@@ -326,7 +327,7 @@ class Leaf(Frontend):
             return False
         blocker = self.fused_path_blocker()
         if blocker is None and self.implementation == "auto" and backend.backend_name() not in AUTO_FUSED_BACKENDS:
-            blocker = f"'auto' does not fuse on the {backend.backend_name()} backend (the stages measured faster there)"
+            blocker = f"'auto' fuses on the TensorFlow, JAX and PyTorch backends, not {backend.backend_name()}"
         if blocker is None and not isinstance(waveforms.shape[1], int):
             blocker = "the number of samples is not static"
         dtype = keras.backend.standardize_dtype(waveforms.dtype)

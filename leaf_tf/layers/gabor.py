@@ -101,7 +101,9 @@ class GaborConv1D(ParametricConv1D):
     def conv_kernel(self):
         """The real convolution kernel `[K, 1, 2C]`."""
         real, imag = dsp.gabor_impulse_responses(self.clipped_kernel(), self.kernel_size)
-        return dsp.interleave_real_imag(real, imag)
+        kernel = dsp.interleave_real_imag(real, imag)
+        # TensorFlow's CPU kernels flush subnormal numbers to zero; elsewhere they slow the convolution down.
+        return kernel if backend.is_tensorflow() else backend.flush_subnormals(kernel)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "sort_filters": self.sort_filters}
