@@ -235,32 +235,29 @@ def fft_conv1d(
     return outputs[:, :num_outputs]
 
 
+def _portable_overlap_save_frames(signals, left_pad: int, plan: OverlapSavePlan):
+    """`_overlap_save_frames` in `keras.ops`: `[B, T]` (static `T`) -> `[B, num_blocks, fft_length]`."""
+    length = signals.shape[1]
+    total = (plan.num_blocks - 1) * plan.hop + plan.fft_length
+    padded = keras.ops.pad(signals, [[0, 0], [left_pad, max(total - left_pad - length, 0)]])
+    samples = np.arange(plan.num_blocks)[:, None] * plan.hop + np.arange(plan.fft_length)[None, :]
+    return keras.ops.take(padded, samples, axis=1)
+
+
 def portable_fft_conv1d(inputs, kernel, padding: str = "SAME", max_fft_length: int = DEFAULT_MAX_FFT_LENGTH):
-    """`fft_conv1d` written with `keras.ops`, for the JAX and PyTorch backends.
+    """`fft_conv1d` (same arguments and result) written with `keras.ops`, for the JAX and PyTorch backends.
 
     The same overlap-save blocks and the same sums; the complex products are
     spelled out on real and imaginary parts (`keras.ops.rfft` returns them
     apart) and the gradient is the backend's own, so no long-kernel
     convolution (and no XLA CPU gradient of one) is involved.
-
-    Args:
-      inputs: `[B, T, 1]` float32 with a static `T`.
-      kernel: `[K, 1, C_out]`.
-      padding: "SAME" or "VALID".
-      max_fft_length: largest block FFT size considered.
-
-    Returns:
-      `[B, T_out, C_out]`.
     """
-    length = inputs.shape[1]
     num_taps, channels = kernel.shape[0], kernel.shape[-1]
-    num_outputs, left = _conv_output_range(length, num_taps, padding)
+    num_outputs, left = _conv_output_range(inputs.shape[1], num_taps, padding)
     plan = overlap_save_plan(num_outputs, num_taps, 1, max_fft_length)
     fft_length, hop, num_blocks = plan.fft_length, plan.hop, plan.num_blocks
-    total = (num_blocks - 1) * hop + fft_length
-    padded = keras.ops.pad(inputs[:, :, 0], [[0, 0], [left, max(total - left - length, 0)]])
-    samples = np.arange(num_blocks)[:, None] * hop + np.arange(fft_length)[None, :]
-    signal_real, signal_imag = keras.ops.rfft(keras.ops.take(padded, samples, axis=1))  # [B, n, N/2+1]
+    frames = _portable_overlap_save_frames(inputs[:, :, 0], left, plan)
+    signal_real, signal_imag = keras.ops.rfft(frames)  # [B, n, N/2+1]
     taps = keras.ops.pad(keras.ops.transpose(kernel[:, 0, :]), [[0, 0], [0, fft_length - num_taps]])
     filter_real, filter_imag = keras.ops.rfft(taps)  # [C_out, N/2+1]; the correlation takes its conjugate
     signal_real, signal_imag = signal_real[:, :, None, :], signal_imag[:, :, None, :]
@@ -736,11 +733,8 @@ def portable_fused_filterbank_pooling(
     positions = np.arange(num_blocks)[:, None] * hop + np.arange(hop)[None, :] - pool_left
     mask = keras.ops.convert_to_tensor(((positions >= 0) & (positions < length)).astype(np.float32)[:, None, :])
 
-    left = _same_left_pad(num_taps) + pool_left
-    total = (num_blocks - 1) * hop + fft_length
-    padded = keras.ops.pad(waveforms, [[0, 0], [left, max(total - left - length, 0)]])[:, :total]
-    samples = np.arange(num_blocks)[:, None] * hop + np.arange(fft_length)[None, :]
-    spectra = fft.rfft(keras.ops.take(padded, samples, axis=1), fft_length)[:, :, None, :]  # [B, n, 1, N/2+1]
+    frames = _portable_overlap_save_frames(waveforms, _same_left_pad(num_taps) + pool_left, plan)
+    spectra = fft.rfft(frames, fft_length)[:, :, None, :]  # [B, n, 1, N/2+1]
     # The correlation multiplies by the filters' conjugate spectra.
     filter_spectra = fft.conj(fft.rfft(keras.ops.pad(taps, [[0, 0], [0, fft_length - num_taps]]), fft_length))
     window_blocks = keras.ops.reshape(

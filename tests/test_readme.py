@@ -12,15 +12,20 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def test_readme_python_examples_run(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert blocks
-    monkeypatch.chdir(tmp_path)  # an empty directory: the examples need only the installed package
+def _run_python_blocks(text: str) -> int:
+    """Runs each ```python block of `text` in the current directory; returns how many there were."""
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     try:
         for block in blocks:
             exec(compile(block, "README.md", "exec"), {})
     finally:
         gin.clear_config()
+    return len(blocks)
+
+
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an empty directory: the examples need only the installed package
+    assert _run_python_blocks((ROOT / "README.md").read_text())
     assert os.path.exists(tmp_path / "model.keras")
 
 
@@ -29,14 +34,8 @@ def test_readme_usage_examples_run_on_this_backend(tmp_path, monkeypatch):
     suite of tests/test_backends.py runs this on JAX and PyTorch too)."""
     text = (ROOT / "README.md").read_text()
     usage = text[text.index("\n## Usage\n") : text.index("\n## Encoders and classifiers\n")]
-    blocks = re.findall(r"```python\n(.*?)```", usage, re.S)
-    assert len(blocks) == 2
     monkeypatch.chdir(tmp_path)
-    try:
-        for block in blocks:
-            exec(compile(block, "README.md", "exec"), {})
-    finally:
-        gin.clear_config()
+    assert _run_python_blocks(usage) == 2
     assert os.path.exists(tmp_path / "model.keras")
 
 

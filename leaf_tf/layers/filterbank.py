@@ -23,11 +23,13 @@ def resolve_conv_implementation(implementation: str, inputs, strides: int = 1) -
     ("chunked" and "fft" need a static length and stride 1, and fall back to
     "direct" otherwise). Off TensorFlow "fft" is `ops.portable_fft_conv1d` and
     "chunked" (a TensorFlow formulation) is "fft" too; "auto" is "direct"
-    (`keras.ops.conv`) on JAX, where it measured faster than the FFT path
-    (Gabor, 80 x 401 taps, 8 x 1 s: 44 vs 66 ms forward, 105 vs 199 ms forward +
-    backward), and "fft" on PyTorch, where the FFT path measured faster (61 vs
-    113 ms forward with subnormal taps flushed, 188 vs 632 ms forward + backward;
-    SincNet's filters: 18 vs 15 ms forward, 53 vs 55 ms forward + backward).
+    (`keras.ops.conv`) on JAX and "fft" on PyTorch. Measured on a 2-core CPU
+    (80 x 401 taps, 8 x 1 s, the two interleaved, median (min-max) of 3
+    processes), direct time / FFT time: JAX, Gabor 0.63 (0.50-0.68) forward and
+    0.52 (0.50-0.52) forward + backward, Sinc 0.89 (0.86-0.90) and 0.72
+    (0.71-0.74); PyTorch, Gabor 1.70 (1.61-2.07) and 1.05 (1.01-1.08), Sinc 0.82
+    (0.71-0.86) and 0.97 (0.93-1.08). On PyTorch the FFT path wins for Gabor
+    filters forward and is about even otherwise.
     """
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}.")

@@ -435,15 +435,15 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
          filter_plot_every_n_steps, verbose, allow_changed_settings: bool = False) -> dict:
     """The `Model.fit` path of `train` (every strategy but multi-worker)."""
     backup_dir = workdir / "backup"
+    # DataParallel pads the last validation batch with examples of weight 0 (`pad_batches`): the metrics
+    # and losses must then weigh examples (Keras' `weighted_metrics`, a mean over the weights).
+    padded = isinstance(distribution, KerasDataParallel) and distribution.num_replicas_in_sync > 1
     with distribution.scope():
         model = build_classifier(settings.tasks, settings.pooling, settings.feature_normalization)
         model(keras.ops.zeros((1, settings.window_samples)))
         set_batch_norm_momentum(model, settings.batch_norm_momentum)
         multipliers = learning_rate_multipliers(model, settings.frontend_learning_rate_multiplier,
                                                 settings.frontend_group_multipliers)
-        # DataParallel pads the last validation batch with examples of weight 0 (`pad_batches`): the metrics
-        # and losses must then weigh examples (Keras' `weighted_metrics`, a mean over the weights).
-        padded = isinstance(distribution, KerasDataParallel) and distribution.num_replicas_in_sync > 1
         loss = model.default_loss()
         if padded:
             loss = keras.tree.map_structure(
@@ -465,7 +465,7 @@ def _fit(workdir, data_dir, settings: RunSettings, distribution, validation_clip
     train_data = training_stream(settings, data_dir, skip_batches=restored_epoch * settings.steps_per_epoch)
     validation = _validation_data(settings.tasks, settings.batch_size, data_dir, settings.window_s,
                                   settings.normalize_loudness, validation_clips)
-    if isinstance(distribution, KerasDataParallel) and distribution.num_replicas_in_sync > 1:
+    if padded:
         validation = pad_batches(validation, distribution.num_replicas_in_sync)
     nan_guard = TerminateOnNaN()
     callbacks = [

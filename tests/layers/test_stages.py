@@ -87,7 +87,7 @@ def test_gabor_conv_formulations_match_oracle_and_train(implementation):
 def test_gabor_kernel_has_no_subnormal_taps():
     """The default filters' Gaussian tails underflow into subnormal floats: TensorFlow's CPU kernels flush them
     to zero, and on the other backends the kernel is built without them (PyTorch kept 620 of them in this
-    kernel and convolved ~5x slower)."""
+    kernel and convolved several times slower)."""
     from leaf_tf.layers.filterbank import resolve_conv_implementation
 
     layer = layers.GaborConv1D(filters=80, kernel_size=401)
@@ -95,7 +95,7 @@ def test_gabor_kernel_has_no_subnormal_taps():
     kernel = to_numpy(layer.conv_kernel())
     subnormal = (kernel != 0) & (np.abs(kernel) < np.finfo(np.float32).tiny)
     assert not subnormal.any()
-    # "auto" per backend: the formulation measured faster there.
+    # "auto" per backend (resolve_conv_implementation's docstring gives the measurement).
     expected = {"tensorflow": "fft", "jax": "direct", "torch": "fft"}[keras.backend.backend()]
     assert resolve_conv_implementation("auto", keras.ops.zeros((2, 16000, 1))) == expected
 
