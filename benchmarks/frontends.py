@@ -556,6 +556,19 @@ def backend_version() -> str:
     return backend
 
 
+def tensorflow_cpu_runtime() -> str:
+    """Whether TensorFlow's oneDNN kernels are on (its default on CPUs with AVX-512 only) and which CPU memory
+    allocator it uses (`import leaf_tf` makes it the BFC pool unless `TF_CPU_ALLOCATOR_USE_BFC` says otherwise)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        onednn = "on" if _pywrap_util_port.IsMklEnabled() else "off"
+    except (ImportError, AttributeError):  # pragma: no cover - a TensorFlow that moved it
+        onednn = "unknown"
+    pool = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "").lower() in ("1", "true")
+    return f"oneDNN {onednn}, CPU allocator {'BFC pool' if pool or onednn == 'on' else 'default'}"
+
+
 def machine_description(device: str) -> str:
     """CPU model, core count, vector instruction sets, TensorFlow and Keras versions, the backend (and the GPU)."""
     fields = {}  # the first value of each /proc/cpuinfo field (the first core's)
@@ -571,7 +584,8 @@ def machine_description(device: str) -> str:
     features = " ".join(feature for feature in CPU_FEATURES if feature in flags) or "unknown"
     text = (
         f"{cpu}, {os.cpu_count()} CPU cores (instruction sets: {features}), "
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, backend {backend_version()}"
+        f"TensorFlow {tf.__version__} ({tensorflow_cpu_runtime()}), Keras {keras.__version__}, "
+        f"backend {backend_version()}"
     )
     if device == "gpu" and keras.backend.backend() == "tensorflow":
         details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])

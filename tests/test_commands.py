@@ -164,3 +164,21 @@ def test_the_version_is_written_once():
     assert f"## [{leaf_tf.__version__}] - " in (ROOT / "CHANGELOG.md").read_text()
     for name in ("README.md", "CITATION.cff", "pyproject.toml"):
         assert leaf_tf.__version__ not in (ROOT / name).read_text().replace("cff-version: 1.2.0", ""), name
+
+
+@pytest.mark.parametrize("setting", [None, "false"])
+def test_import_makes_tensorflow_pool_cpu_memory_unless_told_otherwise(setting):
+    """`import leaf_tf` sets TensorFlow's CPU allocator to its BFC pool (see leaf_tf/_startup.py) unless the
+    variable is set: the pool keeps allocator statistics, TensorFlow's plain allocator (without oneDNN) has none."""
+    env = {} if setting is None else {"TF_CPU_ALLOCATOR_USE_BFC": setting, "TF_ENABLE_ONEDNN_OPTS": "0"}
+    done = _python(
+        ("import os; os.environ.pop('TF_CPU_ALLOCATOR_USE_BFC')\n" if setting is None else "")
+        + "import os, tensorflow as tf, leaf_tf; kept = tf.zeros([4096]) + 1; print(os.environ['TF_CPU_ALLOCATOR_USE_BFC']); "
+        "print(tf.config.experimental.get_memory_info('CPU:0')['current'] > 0)",
+        env=env,
+    )
+    if setting is None:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["true", "True"]
+    else:  # no pool: TensorFlow's plain allocator keeps no statistics
+        assert "Allocator stats not available" in done.stderr

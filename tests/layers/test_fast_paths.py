@@ -208,6 +208,33 @@ def test_linear_recurrence_recursion_levels(dynamic):
     assert global_relative_error(recurrence(x), tf.transpose(expected, (1, 0, 2))) <= TOLERANCE
 
 
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_compiled_pcen_equals_its_graph_operations(dynamic):
+    """On TensorFlow, PCEN with the parallel smoother runs as one XLA computation: the same outputs and
+    gradients (input and every weight) as its operations run one by one, at random in-range parameters
+    and at a negative delta (floored at zero, straight-through), for static and dynamic lengths."""
+    from leaf_tf.layers.compression import _compiled_pcen, pcen
+
+    rng = np.random.default_rng(11)
+    x = tf.constant(np.exp(rng.uniform(-12, 3, (3, 257, 5))).astype(np.float32))
+    upstream = _upstream(x.shape)
+    layer = layers.learnable_pcen()
+    layer.build(x.shape)
+    assign_pcen(layer, random_pcen_values(rng, 5, out_of_range=False))
+    layer.delta.assign(np.float32([2.0, 0.5, -0.3, 0.01, 1.0]))
+    weights = [layer.alpha, layer.delta, layer.root, layer.ema.smooth]
+    compiled = tf.function(layer.call, input_signature=[tf.TensorSpec([None, None, 5])]) if dynamic else layer
+
+    def graph_operations(inputs):
+        delta = layer.delta + tf.stop_gradient(tf.nn.relu(layer.delta) - layer.delta)
+        return pcen(inputs, layer.ema.coefficient(), tf.minimum(layer.alpha, 1.0), delta,
+                    1.0 / tf.maximum(layer.root, 1.0), layer.floor)
+
+    results = [_outputs_and_gradients(function, x, weights, upstream) for function in (compiled, graph_operations)]
+    assert _compiled_pcen.cache_info().currsize >= 1  # the compiled path ran
+    _assert_close(*results, ["output", "d input", "d alpha", "d delta", "d root", "d smooth"], per_channel_first=True)
+
+
 def test_ema_and_pcen_implementation_round_trip():
     ema = layers.ExponentialMovingAverage(implementation="scan")
     assert ema.resolved_implementation == "scan"
