@@ -153,10 +153,9 @@ def pcen(inputs, coeff, alpha, delta, one_over_root, floor: float, formulation: 
 def _compiled_pcen(floor: float):
     """`pcen` with the "parallel" smoother as one XLA computation (TensorFlow), forward and gradient.
 
-    Its few dozen small operations cost more to dispatch one by one than to
-    compute: measured on a 2-core CPU at 8 x 100 frames x 40 channels, 6.9 ms
-    forward and 15.1 ms forward + backward as TensorFlow graph operations,
-    4.1 and 9.8 ms compiled (`benchmarks/frontends.py` measures whole frontends).
+    Its few dozen small operations (on `[B, frames, C]`, a few thousand
+    values each) cost more to dispatch one by one than to compute, forward
+    and backward; `benchmarks/frontends.py` measures whole frontends.
     """
     import tensorflow as tf
 
