@@ -16,10 +16,10 @@ with AVX-512); elsewhere every large temporary is a fresh `malloc`, returned to
 the system when freed and faulted in page by page on the next call. LEAF's
 fused pass allocates tens of MiB of temporaries per call: on a 2-core AVX2 CPU
 (no AVX-512) its forward + backward at 8 x 1 s took 217 ms before and 115 ms
-with the pool (and PCEN compiled; README, "On a CPU without AVX-512"). The variable is read when TensorFlow first
-creates its CPU device, so it takes effect unless TensorFlow already ran an
-operation before leaf_tf was imported. `TF_CPU_ALLOCATOR_USE_BFC=false` keeps
-TensorFlow's default.
+with the pool and the compiled PCEN (README, "On a CPU without AVX-512"). The
+variable is read when TensorFlow first creates its CPU device, so it takes
+effect unless TensorFlow already ran an operation before leaf_tf was imported.
+`TF_CPU_ALLOCATOR_USE_BFC=false` keeps TensorFlow's default.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def test_import_makes_tensorflow_pool_cpu_memory_unless_told_otherwise(setting):
     variable is set: the pool keeps allocator statistics, TensorFlow's plain allocator (without oneDNN) has none."""
     env = {} if setting is None else {"TF_CPU_ALLOCATOR_USE_BFC": setting, "TF_ENABLE_ONEDNN_OPTS": "0"}
     done = _python(
-        ("import os; os.environ.pop('TF_CPU_ALLOCATOR_USE_BFC')\n" if setting is None else "")
+        ("import os; os.environ.pop('TF_CPU_ALLOCATOR_USE_BFC', None)\n" if setting is None else "")
         + "import os, tensorflow as tf, leaf_tf; kept = tf.zeros([4096]) + 1; print(os.environ['TF_CPU_ALLOCATOR_USE_BFC']); "
         "print(tf.config.experimental.get_memory_info('CPU:0')['current'] > 0)",
         env=env,

@@ -119,13 +119,6 @@ class ExponentialMovingAverage(keras.layers.Layer):
         symbolic = not backend.is_tensorflow() and not isinstance(inputs.shape[1], int)
         return "scan" if symbolic else self.resolved_implementation
 
-
-def moving_average(inputs, coeff, initial_state, formulation: str):
-    """`ExponentialMovingAverage`'s recurrence with coefficient `coeff` by `formulation` ("scan" or "parallel")."""
-    if formulation == "scan":
-        return ops.ema_scan(inputs, coeff, initial_state)
-    return ops.exponential_moving_average(inputs, coeff, initial_state)
-
     def compute_output_shape(self, input_shape):
         return input_shape
 
@@ -136,6 +129,13 @@ def moving_average(inputs, coeff, initial_state, formulation: str):
             "per_channel": self.per_channel,
             "implementation": self.implementation,
         }
+
+
+def moving_average(inputs, coeff, initial_state, formulation: str):
+    """`ExponentialMovingAverage`'s recurrence with coefficient `coeff` by `formulation` ("scan" or "parallel")."""
+    if formulation == "scan":
+        return ops.ema_scan(inputs, coeff, initial_state)
+    return ops.exponential_moving_average(inputs, coeff, initial_state)
 
 
 def pcen(inputs, coeff, alpha, delta, one_over_root, floor: float, formulation: str = "parallel"):

@@ -238,6 +238,10 @@ def test_compiled_pcen_equals_its_graph_operations(dynamic):
 def test_ema_and_pcen_implementation_round_trip():
     ema = layers.ExponentialMovingAverage(implementation="scan")
     assert ema.resolved_implementation == "scan"
+    ema_clone = layers.ExponentialMovingAverage.from_config(
+        layers.ExponentialMovingAverage(coeff_init=0.1, per_channel=True, implementation="scan").get_config()
+    )
+    assert (ema_clone.coeff_init, ema_clone.per_channel, ema_clone.implementation) == (0.1, True, "scan")
     assert layers.ExponentialMovingAverage().resolved_implementation == "parallel"
     pcen = layers.learnable_pcen(implementation="scan")
     clone = layers.PCENLayer.from_config(pcen.get_config())
