@@ -151,7 +151,8 @@ def pcen(inputs, coeff, alpha, delta, one_over_root, floor: float, formulation: 
 
 @functools.cache
 def _compiled_pcen(floor: float):
-    """`pcen` with the "parallel" smoother as one XLA computation (TensorFlow), forward and gradient.
+    """`pcen` with the "parallel" smoother as one XLA computation (TensorFlow), forward and gradient;
+    `PCENLayer` uses it when the number of frames is static.
 
     Its few dozen small operations (on `[B, frames, C]`, a few thousand
     values each) cost more to dispatch one by one than to compute, forward
@@ -266,7 +267,9 @@ class PCENLayer(keras.layers.Layer):
         delta = delta + keras.ops.stop_gradient(keras.ops.relu(delta) - delta)
         formulation = self.ema.formulation(inputs)
         arguments = (inputs, self.ema.coefficient(), alpha, delta, one_over_root)
-        if formulation == "parallel" and backend.is_tensorflow():
+        # Compiled only for a static number of frames: XLA compiles once per shape (~0.5 s), which a
+        # graph traced for any length (e.g. inference on files of many lengths) would pay per file.
+        if formulation == "parallel" and backend.is_tensorflow() and isinstance(inputs.shape[1], int):
             return _compiled_pcen(float(self.floor))(*arguments)
         return pcen(*arguments, floor=self.floor, formulation=formulation)
 
