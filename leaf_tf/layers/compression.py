@@ -267,7 +267,7 @@ class PCENLayer(keras.layers.Layer):
         delta = delta + keras.ops.stop_gradient(keras.ops.relu(delta) - delta)
         formulation = self.ema.formulation(inputs)
         arguments = (inputs, self.ema.coefficient(), alpha, delta, one_over_root)
-        # Compiled only for a static number of frames: XLA compiles once per shape (~0.5 s), which a
+        # Compiled only for a static number of frames: XLA compiles once per shape, which a
         # graph traced for any length (e.g. inference on files of many lengths) would pay per file.
         if formulation == "parallel" and backend.is_tensorflow() and isinstance(inputs.shape[1], int):
             return _compiled_pcen(float(self.floor))(*arguments)
