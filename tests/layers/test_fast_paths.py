@@ -481,8 +481,8 @@ def _random_fused_arguments(num_samples: int, channels: int, parts: int, seed: i
 @pytest.mark.parametrize("num_samples", [401, 16000])
 def test_fused_forward_without_a_tape_matches_the_recorded_pass(activation, channels, num_samples):
     """With no tape recording (inference), the fused pass runs channel group after channel group
-    (groups of 8, 3 and 7 channels here) and keeps no filter outputs: same values as the pass a
-    tape records, and as the stages computed directly in float64."""
+    (groups of 4, 3 and 1 channels here, where a recorded pass groups 8, 3 and 7) and keeps no filter
+    outputs: same values as the pass a tape records, and as the stages computed directly in float64."""
     parts = 2 if activation == "squared_modulus" else 1
     x, taps, windows = _random_fused_arguments(num_samples, channels, parts)
 
