@@ -365,10 +365,10 @@ ACTIVATIONS = ("squared_modulus", "leaky_relu")
 # gradient is recorded: the groups then run side by side, which a 2-core CPU turns into speed.
 GROUP_CHANNELS = 8
 # The same when no gradient is recorded (inference), where the groups run one after another: smaller
-# groups hold fewer spectra products and filter outputs at a time. Measured on a 2-core CPU (LEAF's
-# 40 channels, one process, groups of 4 against 8): peak memory 32 -> 12 MiB at 8 x 1 s and
-# 257 -> 70 MiB at 1 x 60 s for the same time (paired medians 1.05x and 0.96x). In training,
-# groups of 4 were 15-23 % slower, hence two sizes.
+# groups hold fewer spectra products and filter outputs at a time. LEAF's forward peak memory on a
+# 2-core CPU: 32 -> 12 MiB at 8 x 1 s, 257 -> 129 MiB at 1 x 60 s, at the same speed (README, "On a
+# CPU without AVX-512"). In training, groups of 4 were 15-23 % slower (one process, paired calls),
+# hence two sizes.
 INFERENCE_GROUP_CHANNELS = 4
 
 
