@@ -367,8 +367,8 @@ GROUP_CHANNELS = 8
 # The same when no gradient is recorded (inference), where the groups run one after another: smaller
 # groups hold fewer spectra products and filter outputs at a time. LEAF's forward peak memory on a
 # 2-core CPU: 32 -> 12 MiB at 8 x 1 s, 257 -> 129 MiB at 1 x 60 s, at the same speed (README, "On a
-# CPU without AVX-512"). In training, groups of 4 were 15-23 % slower (one process, paired calls),
-# hence two sizes.
+# CPU without AVX-512"). In training, where the groups run side by side, groups of 4 were slower
+# (exploratory single-process trials), hence two sizes.
 INFERENCE_GROUP_CHANNELS = 4
 
 
