@@ -361,15 +361,18 @@ def fused_pass_plan(
 
 ACTIVATIONS = ("squared_modulus", "leaky_relu")
 
-# Channels per group of the fused pass (the largest divisor of the channel count up to this) when a
-# gradient is recorded: the groups then run side by side, which a 2-core CPU turns into speed.
-GROUP_CHANNELS = 8
-# The same when no gradient is recorded (inference), where the groups run one after another: smaller
-# groups hold fewer spectra products and filter outputs at a time. LEAF's forward peak memory on a
-# 2-core CPU: 32 -> 12 MiB at 8 x 1 s, 257 -> 129 MiB at 1 x 60 s, at the same speed (README, "On a
-# CPU without AVX-512"). In training, where the groups run side by side, groups of 4 were slower
-# (exploratory single-process trials), hence two sizes.
-INFERENCE_GROUP_CHANNELS = 4
+# The fused pass splits the channels into this many parts, each its own XLA computation, which
+# TensorFlow's executor runs side by side (on a CPU: XLA runs an FFT inside a loop on one core, and
+# runs independent loops of one computation one after the other). Each part goes through its
+# channels group after group, in groups of `GROUP_CHANNELS` (the largest divisor of its channel
+# count up to that), so that one group's spectra products and filter outputs exist at a time.
+# LEAF on a 2-core CPU against one part whose groups of 8 ran side by side in training: forward
+# 1.6x faster, forward + backward as fast, its peak memory 193 -> 82 MiB at 8 x 1 s (README,
+# "Performance").
+CONCURRENT_PARTS = 2
+GROUP_CHANNELS = 4
+# The portable pass (JAX, PyTorch: one computation, groups unrolled) keeps groups of 8.
+PORTABLE_GROUP_CHANNELS = 8
 
 
 def _group_size(channels: int, limit: int) -> int:
@@ -422,14 +425,20 @@ def fused_filterbank_pooling(
     waveforms is a separate computation (one more FFT per filter and block),
     which a `tf.function` prunes when it is not needed.
 
-    Memory: with a gradient recorded, the filter outputs at the pooling hop
+    The channels are split into `CONCURRENT_PARTS` blocks, each its own
+    compiled pass with its own gradient, which TensorFlow's executor runs side
+    by side inside a `tf.function` (one after another when called eagerly).
+    Within a block the channels go group after group (`GROUP_CHANNELS`). Every
+    channel's output is the same sums whatever the split.
+
+    Memory: one group's spectra products and filter outputs exist at a time
+    per block. With a gradient recorded, the filter outputs at the pooling hop
     are kept for the backward pass. `recompute_in_backward=True` keeps none:
-    the forward pass runs channel group after channel group as in inference,
-    and the backward pass computes each group's filter outputs again just
-    before it needs them (one more FFT per filter and block, a third more
-    FFTs in all): the training pass then needs a fraction of the memory, and
-    takes longer (`benchmarks/frontends.py --frontends leaf leaf_recompute`
-    measures both).
+    the backward pass computes each group's filter outputs again just before
+    it needs them (one more FFT per filter and block, a third more FFTs in
+    all): the training pass then needs a fraction of the memory, and takes
+    longer (`benchmarks/frontends.py --frontends leaf leaf_recompute` measures
+    both).
 
     Args:
       waveforms: `[B, T]` float32, static `T`.
@@ -453,21 +462,37 @@ def fused_filterbank_pooling(
     length = static_length(waveforms)
     if length is None:
         raise ValueError("fused_filterbank_pooling needs a static number of samples.")
-    function = _fused_function(
-        length,
-        int(taps.shape[1]),
-        int(taps.shape[0]),
-        int(windows.shape[0]),
-        int(windows.shape[1]),
-        int(stride),
-        pool_padding.upper(),
-        activation,
-        float(negative_slope),
-        int(max_fft_length),
-        bool(jit_compile),
-        bool(recompute_in_backward),
-    )
-    return function(waveforms, taps, windows)
+    channels = int(windows.shape[1])
+    parts = 2 if activation == "squared_modulus" else 1  # rows of taps per channel
+    results = []
+    for start, stop in _channel_parts(channels, CONCURRENT_PARTS):
+        # The part's filters: its real parts (then, for the squared modulus, its imaginary parts).
+        rows = [taps[part * channels + start : part * channels + stop] for part in range(parts)]
+        part_taps = tf.concat(rows, axis=0) if parts > 1 else rows[0]
+        function = _fused_function(
+            length,
+            int(taps.shape[1]),
+            parts * (stop - start),
+            int(windows.shape[0]),
+            stop - start,
+            int(stride),
+            pool_padding.upper(),
+            activation,
+            float(negative_slope),
+            int(max_fft_length),
+            bool(jit_compile),
+            bool(recompute_in_backward),
+        )
+        results.append(function(waveforms, part_taps, windows[:, start:stop]))
+    return tf.concat(results, axis=-1) if len(results) > 1 else results[0]
+
+
+def _channel_parts(channels: int, parts: int) -> list[tuple[int, int]]:
+    """`[start, stop)` ranges of `parts` contiguous channel blocks of near-equal sizes (one per
+    channel when there are fewer channels than parts)."""
+    count = max(1, min(parts, channels))
+    bounds = [channels * index // count for index in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 @functools.lru_cache(maxsize=64)
@@ -495,14 +520,13 @@ def _fused_function(
     positions = np.arange(plan.num_blocks)[:, None] * hop + np.arange(hop)[None, :] - pool_left
     mask = ((positions >= 0) & (positions < length)).astype(np.float32)[:, np.newaxis, :]  # [n, 1, hop]
 
-    # Channels are processed in groups of `group`: side by side when a gradient is recorded (the
-    # filter outputs are kept for it), one group after another otherwise, in groups of `lean_group`
-    # (an XLA loop: only one group's spectra products and energies exist at a time). Filter
-    # f = p * C + c (part p -- real, imaginary -- of channel c) is row p * g + c % g of group c // g.
+    # Channels are processed group after group (an XLA loop: one group's spectra products and
+    # energies exist at a time; with a gradient recorded, each group's filter outputs are kept for
+    # the backward pass). Filter f = p * C + c (part p -- real, imaginary -- of channel c) is row
+    # p * g + c % g of group c // g.
     parts = 2 if activation == "squared_modulus" else 1
     group = _group_size(channels, GROUP_CHANNELS)
     groups = channels // group
-    lean_group = _group_size(channels, INFERENCE_GROUP_CHANNELS)
     bins = fft_length // 2 + 1
     # Gradient of irfft(Z, N) with respect to Z: rfft(dy) * mask / N, the mask doubling the
     # bins whose conjugates rfft leaves out (as TensorFlow's own IRFFT gradient).
@@ -513,9 +537,8 @@ def _fused_function(
         """`[B, T]` -> `[B, n, N/2+1]` spectra of the overlap-save blocks."""
         return tf.signal.rfft(_overlap_save_frames(waveforms, _same_left_pad(num_taps) + pool_left, plan))
 
-    def grouped_weights(taps, windows, group=group):
-        """`[G, parts * g, N/2+1]` conjugate filter spectra and `[G, K_p, g]` pooling windows, `g = group`."""
-        groups = channels // group
+    def grouped_weights(taps, windows):
+        """`[G, parts * g, N/2+1]` conjugate filter spectra and `[G, K_p, g]` pooling windows."""
         spectra = tf.reshape(_filter_spectra(taps, fft_length), [parts, groups, group, bins])
         spectra = tf.reshape(tf.transpose(spectra, (1, 0, 2, 3)), [groups, parts * group, bins])
         return spectra, tf.transpose(tf.reshape(windows, [-1, groups, group]), (1, 0, 2))
@@ -545,16 +568,6 @@ def _fused_function(
         partial = tf.reshape(partial, [-1, plan.num_blocks * blocks_per_hop, channels, num_window_blocks])
         return tf.add_n([partial[:, q : q + num_frames, :, q] for q in range(num_window_blocks)])
 
-    def map_groups(function, elements):
-        """`function` over the groups (elements: tensors with a leading group axis), unrolled.
-
-        Unrolled rather than an XLA loop: XLA then runs independent groups side by side, which
-        measured 10-20 % faster forward + backward on a 2-core CPU than a `tf.map_fn` loop (which
-        halves the peak memory by running one group at a time).
-        """
-        results = [function(tuple(tensor[index] for tensor in elements)) for index in range(groups)]
-        return tf.nest.map_structure(lambda *parts: tf.stack(parts), *results)
-
     def ungroup(result):
         """`[G, B, L, g]` -> `[B, L, C]` (any group size)."""
         return tf.reshape(tf.transpose(result, (1, 2, 0, 3)), [-1, num_frames, channels])
@@ -569,17 +582,17 @@ def _fused_function(
             outputs = filter_outputs(spectra, arguments[0])
             return pooled(outputs, arguments[1]), outputs
 
-        result, outputs = map_groups(one_group, grouped_weights(taps, windows))
+        signature = (tf.float32, tf.float32)
+        result, outputs = tf.map_fn(one_group, grouped_weights(taps, windows), fn_output_signature=signature)
         return ungroup(result), outputs
 
     @tf.function(jit_compile=jit_compile, autograph=False)
     def forward_lean(waveforms, taps, windows):
         """The pooled energies alone, group after group, no filter outputs kept (no gradient will be
-        asked for): ~12 MiB of temporaries instead of ~130 MiB at 8 x 1 s."""
+        asked for)."""
         spectra = signal_spectra(waveforms)
         one_group = lambda arguments: pooled(filter_outputs(spectra, arguments[0]), arguments[1])  # noqa: E731
-        weights = grouped_weights(taps, windows, lean_group)
-        return ungroup(tf.map_fn(one_group, weights, fn_output_signature=tf.float32))
+        return ungroup(tf.map_fn(one_group, grouped_weights(taps, windows), fn_output_signature=tf.float32))
 
     @tf.function(jit_compile=jit_compile, autograph=False)
     def recomputed_outputs(waveforms, taps, windows):
@@ -605,15 +618,12 @@ def _fused_function(
         return tf.reduce_sum(rows, axis=0)
 
     def over_groups(function, elements, outputs, output_signature):
-        """`function` over the groups, each given `(*elements, outputs)` for its group.
-
-        With saved `outputs`, the groups run side by side (`map_groups`); with None (no filter
-        outputs kept, `recompute_in_backward`) one after another in an XLA loop, each getting
-        `(*elements,)` and computing its filter outputs again, so one group's exist at a time.
-        """
-        if outputs is None:
-            return tf.map_fn(function, elements, fn_output_signature=output_signature)
-        return map_groups(function, (*elements, outputs))
+        """`function` over the groups in an XLA loop, each given `(*elements, outputs)` for its group,
+        or `(*elements,)` when `outputs` is None (no filter outputs kept, `recompute_in_backward`:
+        each group computes its own again)."""
+        if outputs is not None:
+            elements = (*elements, outputs)
+        return tf.map_fn(function, elements, fn_output_signature=output_signature)
 
     @tf.function(jit_compile=jit_compile, autograph=False)
     def backward_weights(waveforms, taps, windows, outputs, upstream):
@@ -758,7 +768,7 @@ def portable_fused_filterbank_pooling(
     )
     window_blocks = keras.ops.transpose(window_blocks, (2, 0, 1))  # [C, nq, s]
     parts = 2 if activation == "squared_modulus" else 1
-    group = _group_size(channels, GROUP_CHANNELS)
+    group = _group_size(channels, PORTABLE_GROUP_CHANNELS)
 
     def one_group(group_filter_spectra, group_windows):
         """Pooled energies `[B, L, g]` of one group: filter spectra `[parts * g, N/2+1]`, windows `[g, nq, s]`."""

@@ -480,9 +480,9 @@ def _random_fused_arguments(num_samples: int, channels: int, parts: int, seed: i
 )
 @pytest.mark.parametrize("num_samples", [401, 16000])
 def test_fused_forward_without_a_tape_matches_the_recorded_pass(activation, channels, num_samples):
-    """With no tape recording (inference), the fused pass runs channel group after channel group
-    (groups of 4, 3 and 1 channels here, where a recorded pass groups 8, 3 and 7) and keeps no filter
-    outputs: same values as the pass a tape records, and as the stages computed directly in float64."""
+    """With no tape recording (inference), the fused pass keeps no filter outputs: same values as the
+    pass a tape records (which keeps them), and as the stages computed directly in float64. The
+    channels split into two blocks of 20 (groups of 4), 4 and 5 (groups of 4 and 5), 3 and 4."""
     parts = 2 if activation == "squared_modulus" else 1
     x, taps, windows = _random_fused_arguments(num_samples, channels, parts)
 
@@ -506,6 +506,48 @@ def test_fused_forward_without_a_tape_matches_the_recorded_pass(activation, chan
     assert lean.shape == recorded.shape == truth.shape
     assert global_relative_error(lean, truth) <= TOLERANCE
     assert global_relative_error(lean, recorded) <= TOLERANCE
+
+
+def test_channel_parts_cover_every_channel_once():
+    assert ops._channel_parts(40, 2) == [(0, 20), (20, 40)]
+    assert ops._channel_parts(9, 2) == [(0, 4), (4, 9)]
+    assert ops._channel_parts(1, 2) == [(0, 1)]
+    assert ops._channel_parts(5, 1) == [(0, 5)]
+    for channels in range(1, 12):
+        for parts in range(1, 5):
+            bounds = ops._channel_parts(channels, parts)
+            assert [start for start, _ in bounds[1:]] == [stop for _, stop in bounds[:-1]]
+            assert bounds[0][0] == 0 and bounds[-1][1] == channels
+            assert all(stop > start for start, stop in bounds)
+
+
+@pytest.mark.parametrize("activation, channels", [("squared_modulus", 9), ("leaky_relu", 7)])
+def test_fused_pass_in_concurrent_parts_equals_one_part(activation, channels, monkeypatch):
+    """The channels split into blocks (each its own compiled pass and gradient, run side by side in
+    a `tf.function`) give what one block gives: outputs and gradients for input, taps and windows,
+    with and without a tape, eagerly and in a `tf.function`."""
+    parts = 2 if activation == "squared_modulus" else 1
+    x, taps, windows = _random_fused_arguments(16000, channels, parts, seed=7)
+    upstream = _upstream((x.shape[0], 100, channels))
+
+    def run(blocks, compiled):
+        monkeypatch.setattr(ops, "CONCURRENT_PARTS", blocks)
+
+        def values(*inputs):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                output = ops.fused_filterbank_pooling(*inputs, S, activation=activation, negative_slope=0.2)
+                loss = tf.reduce_sum(output * upstream)
+            lean = ops.fused_filterbank_pooling(*inputs, S, activation=activation, negative_slope=0.2)
+            return [lean, output, *tape.gradient(loss, list(inputs))]
+
+        function = tf.function(values) if compiled else values
+        return [np.asarray(value) for value in function(x, taps, windows)]
+
+    names = ["output without a tape", "output", "d input", "d taps", "d windows"]
+    expected = run(1, compiled=False)
+    for blocks, compiled in ((2, False), (2, True), (3, True)):
+        _assert_close(run(blocks, compiled), expected, names)
 
 
 def test_fused_gradient_of_a_graph_traced_without_a_tape():
@@ -600,7 +642,7 @@ def test_fused_path_with_dynamic_batch_size():
 @pytest.mark.parametrize("activation, channels", [("squared_modulus", 40), ("leaky_relu", 7)])
 def test_fused_recompute_in_backward_gives_the_same_values_and_gradients(activation, channels):
     """`recompute_in_backward=True` keeps no filter outputs: same output and gradients (input, taps,
-    windows) as the pass that keeps them, group by group (8 and 7 channels a group here)."""
+    windows) as the pass that keeps them."""
     parts = 2 if activation == "squared_modulus" else 1
     x, taps, windows = _random_fused_arguments(16000, channels, parts, seed=5)
     upstream = _upstream((x.shape[0], 100, channels))
