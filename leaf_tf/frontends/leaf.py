@@ -337,22 +337,41 @@ class Leaf(Frontend):
             raise ValueError(f"{type(self).__name__}(implementation='fused') cannot fuse its stages: {blocker}.")
         return blocker is None
 
-    def _fused_filterbank_pooling(self, waveforms):
-        """Filterbank -> activation -> pooling by `ops.fused_filterbank_pooling` (same values as the stages)."""
-        conv, activation, pooling = self._complex_conv, self._activation, self._pooling
+    def _fused_weights(self):
+        """The fused pass's `[F, K]` taps (for the squared modulus: the real parts, then the imaginary
+        parts) and `[K_p, C]` pooling windows, from the stages' weights."""
+        conv, pooling = self._complex_conv, self._pooling
         kernel = conv.conv_kernel() if isinstance(conv, ParametricConv1D) else keras.ops.convert_to_tensor(conv.kernel)
         taps = keras.ops.transpose(kernel[:, 0, :])  # [F, K]
-        if isinstance(activation, SquaredModulus):
-            taps = keras.ops.concatenate([taps[0::2], taps[1::2]], axis=0)  # real parts, then imaginary parts
-            fused_activation, slope, channels = "squared_modulus", 0.0, taps.shape[0] // 2
-        else:
-            fused_activation, slope, channels = "leaky_relu", float(activation.negative_slope), taps.shape[0]
+        if isinstance(self._activation, SquaredModulus):
+            taps = keras.ops.concatenate([taps[0::2], taps[1::2]], axis=0)
         if isinstance(pooling, GaussianLowpass):
-            windows = pooling.windows()[0, :, :, 0]
-        else:  # one window shared by all channels
-            windows = keras.ops.tile(keras.ops.convert_to_tensor(pooling.kernel)[0, :, :, 0], [1, channels])
-        # TensorFlow: XLA-compiled with a hand-written gradient; JAX and PyTorch: keras.ops and autodiff.
-        fused = ops.fused_filterbank_pooling if backend.is_tensorflow() else ops.portable_fused_filterbank_pooling
+            return taps, pooling.windows()[0, :, :, 0]
+        channels = taps.shape[0] // 2 if isinstance(self._activation, SquaredModulus) else taps.shape[0]
+        # One window shared by all channels.
+        return taps, keras.ops.tile(keras.ops.convert_to_tensor(pooling.kernel)[0, :, :, 0], [1, channels])
+
+    def _fused_filterbank_pooling(self, waveforms):
+        """Filterbank -> activation -> pooling by `ops.fused_filterbank_pooling` (same values as the stages)."""
+        activation, pooling = self._activation, self._pooling
+        if backend.is_tensorflow():  # XLA-compiled with a hand-written gradient
+            import tensorflow as tf
+
+            if tf.executing_eagerly():
+                taps, windows = self._fused_weights()
+            else:
+                # In a traced graph, the weights as one XLA computation too: their few dozen small
+                # operations cost more to dispatch one by one than to compute. A function of this
+                # trace only (one made once and called from several graphs broke SavedModel export).
+                taps, windows = tf.function(self._fused_weights, jit_compile=True, autograph=False)()
+            fused = ops.fused_filterbank_pooling
+        else:  # JAX and PyTorch: keras.ops and autodiff
+            taps, windows = self._fused_weights()
+            fused = ops.portable_fused_filterbank_pooling
+        if isinstance(activation, SquaredModulus):
+            fused_activation, slope = "squared_modulus", 0.0
+        else:
+            fused_activation, slope = "leaky_relu", float(activation.negative_slope)
         return fused(
             waveforms[:, :, 0],
             taps,
