@@ -366,9 +366,10 @@ ACTIVATIONS = ("squared_modulus", "leaky_relu")
 # runs independent loops of one computation one after the other). Each part goes through its
 # channels group after group, in groups of `GROUP_CHANNELS` (the largest divisor of its channel
 # count up to that), so that one group's spectra products and filter outputs exist at a time.
-# LEAF on a 2-core CPU against one part whose groups of 8 ran side by side in training: forward
-# 1.6x faster, forward + backward as fast, its peak memory 193 -> 82 MiB at 8 x 1 s (README,
-# "Performance").
+# LEAF on a 2-core CPU, against one part whose groups of 8 ran side by side in training: forward
+# 1.75x -> 2.6-2.9x faster than the reference code at 8 x 1 s, forward + backward peak memory
+# 192 -> 74 MiB (README, "Performance"). Fixed rather than one per core, so that every machine
+# computes the same sums (the input gradient adds the blocks' parts in this order).
 CONCURRENT_PARTS = 2
 GROUP_CHANNELS = 4
 # The portable pass (JAX, PyTorch: one computation, groups unrolled) keeps groups of 8.
