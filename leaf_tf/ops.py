@@ -426,14 +426,15 @@ def fused_filterbank_pooling(
     waveforms is a separate computation (one more FFT per filter and block),
     which a `tf.function` prunes when it is not needed.
 
-    The channels are split into `CONCURRENT_PARTS` blocks, each its own
-    compiled pass with its own gradient, which TensorFlow's executor runs side
-    by side inside a `tf.function` (one after another when called eagerly).
-    Within a block the channels go group after group (`GROUP_CHANNELS`). Every
-    channel's output is the same sums whatever the split.
+    The channels are split into `CONCURRENT_PARTS` contiguous parts, each its
+    own compiled pass with its own gradient, which TensorFlow's executor runs
+    side by side inside a `tf.function` (one after another when called
+    eagerly). Within a part the channels go group after group
+    (`GROUP_CHANNELS`). Every channel's output is the same sums whatever the
+    split.
 
     Memory: one group's spectra products and filter outputs exist at a time
-    per block. With a gradient recorded, the filter outputs at the pooling hop
+    per part. With a gradient recorded, the filter outputs at the pooling hop
     are kept for the backward pass. `recompute_in_backward=True` keeps none:
     the backward pass computes each group's filter outputs again just before
     it needs them (one more FFT per filter and block, a third more FFTs in
@@ -464,16 +465,16 @@ def fused_filterbank_pooling(
     if length is None:
         raise ValueError("fused_filterbank_pooling needs a static number of samples.")
     channels = int(windows.shape[1])
-    parts = 2 if activation == "squared_modulus" else 1  # rows of taps per channel
+    rows_per_channel = 2 if activation == "squared_modulus" else 1  # real and imaginary parts
     results = []
     for start, stop in _channel_parts(channels, CONCURRENT_PARTS):
-        # The part's filters: its real parts (then, for the squared modulus, its imaginary parts).
-        rows = [taps[part * channels + start : part * channels + stop] for part in range(parts)]
-        part_taps = tf.concat(rows, axis=0) if parts > 1 else rows[0]
+        # The filters of channels [start, stop): their real parts (then their imaginary parts).
+        rows = [taps[row * channels + start : row * channels + stop] for row in range(rows_per_channel)]
+        part_taps = tf.concat(rows, axis=0) if rows_per_channel > 1 else rows[0]
         function = _fused_function(
             length,
             int(taps.shape[1]),
-            parts * (stop - start),
+            rows_per_channel * (stop - start),
             int(windows.shape[0]),
             stop - start,
             int(stride),
@@ -489,7 +490,7 @@ def fused_filterbank_pooling(
 
 
 def _channel_parts(channels: int, parts: int) -> list[tuple[int, int]]:
-    """`[start, stop)` ranges of `parts` contiguous channel blocks of near-equal sizes (one per
+    """`[start, stop)` ranges of `parts` contiguous ranges of channels of near-equal sizes (one per
     channel when there are fewer channels than parts)."""
     count = max(1, min(parts, channels))
     bounds = [channels * index // count for index in range(count + 1)]
