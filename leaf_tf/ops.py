@@ -369,7 +369,7 @@ ACTIVATIONS = ("squared_modulus", "leaky_relu")
 # LEAF on a 2-core CPU, against one part whose groups of 8 ran side by side in training: forward
 # 1.75x -> 2.6-3.1x faster than the reference code at 8 x 1 s, forward + backward peak memory
 # 192 -> 74 MiB (README, "Performance"). Fixed rather than one per core, so that every machine
-# computes the same sums (the input gradient adds the blocks' parts in this order).
+# computes the same sums (the input gradient adds the parts' contributions in this order).
 CONCURRENT_PARTS = 2
 GROUP_CHANNELS = 4
 # The portable pass (JAX, PyTorch: one computation, groups unrolled) keeps groups of 8.

@@ -343,11 +343,12 @@ class Leaf(Frontend):
         conv, pooling = self._complex_conv, self._pooling
         kernel = conv.conv_kernel() if isinstance(conv, ParametricConv1D) else keras.ops.convert_to_tensor(conv.kernel)
         taps = keras.ops.transpose(kernel[:, 0, :])  # [F, K]
+        channels = taps.shape[0]
         if isinstance(self._activation, SquaredModulus):
             taps = keras.ops.concatenate([taps[0::2], taps[1::2]], axis=0)
+            channels //= 2
         if isinstance(pooling, GaussianLowpass):
             return taps, pooling.windows()[0, :, :, 0]
-        channels = taps.shape[0] // 2 if isinstance(self._activation, SquaredModulus) else taps.shape[0]
         # One window shared by all channels.
         return taps, keras.ops.tile(keras.ops.convert_to_tensor(pooling.kernel)[0, :, :, 0], [1, channels])
 

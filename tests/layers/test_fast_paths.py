@@ -482,7 +482,8 @@ def _random_fused_arguments(num_samples: int, channels: int, parts: int, seed: i
 def test_fused_forward_without_a_tape_matches_the_recorded_pass(activation, channels, num_samples):
     """With no tape recording (inference), the fused pass keeps no filter outputs: same values as the
     pass a tape records (which keeps them), and as the stages computed directly in float64. The
-    channels split into two blocks of 20 (groups of 4), 4 and 5 (groups of 4 and 5), 3 and 4."""
+    channels split into two parts of 20 (groups of 4), 4 and 5 (groups of 4 and 1), 3 and 4 (groups of
+    3 and 4)."""
     parts = 2 if activation == "squared_modulus" else 1
     x, taps, windows = _random_fused_arguments(num_samples, channels, parts)
 
@@ -523,15 +524,15 @@ def test_channel_parts_cover_every_channel_once():
 
 @pytest.mark.parametrize("activation, channels", [("squared_modulus", 9), ("leaky_relu", 7)])
 def test_fused_pass_in_concurrent_parts_equals_one_part(activation, channels, monkeypatch):
-    """The channels split into blocks (each its own compiled pass and gradient, run side by side in
-    a `tf.function`) give what one block gives: outputs and gradients for input, taps and windows,
+    """The channels split into parts (each its own compiled pass and gradient, run side by side in
+    a `tf.function`) give what one part gives: outputs and gradients for input, taps and windows,
     with and without a tape, eagerly and in a `tf.function`."""
-    parts = 2 if activation == "squared_modulus" else 1
-    x, taps, windows = _random_fused_arguments(16000, channels, parts, seed=7)
+    rows_per_channel = 2 if activation == "squared_modulus" else 1
+    x, taps, windows = _random_fused_arguments(16000, channels, rows_per_channel, seed=7)
     upstream = _upstream((x.shape[0], 100, channels))
 
-    def run(blocks, compiled):
-        monkeypatch.setattr(ops, "CONCURRENT_PARTS", blocks)
+    def run(parts, compiled):
+        monkeypatch.setattr(ops, "CONCURRENT_PARTS", parts)
 
         def values(*inputs):
             with tf.GradientTape() as tape:
@@ -546,8 +547,8 @@ def test_fused_pass_in_concurrent_parts_equals_one_part(activation, channels, mo
 
     names = ["output without a tape", "output", "d input", "d taps", "d windows"]
     expected = run(1, compiled=False)
-    for blocks, compiled in ((2, False), (2, True), (3, True)):
-        _assert_close(run(blocks, compiled), expected, names)
+    for parts, compiled in ((2, False), (2, True), (3, True)):
+        _assert_close(run(parts, compiled), expected, names)
 
 
 def test_fused_gradient_of_a_graph_traced_without_a_tape():
