@@ -203,11 +203,18 @@ def measure(reference_code: str, settings: list[str], repeats: int) -> dict:
         calls["fwd", "transforms", setting], calls["fwd+bwd", "transforms", setting] = transform_functions(
             leaf, batch, samples
         )
+    return timed_run(calls, repeats, agreement=agreement)
+
+
+def timed_run(calls: dict, repeats: int, **checks) -> dict:
+    """One run's results: the interleaved median ms of `calls` (keyed `(pass, name, setting)`), the machine,
+    its load average and `checks` (JSON-serialisable)."""
+    benchmark = _frontends_benchmark()
     milliseconds = benchmark.interleaved_median_ms(calls, repeats)
     return {
         "machine": benchmark.machine_description("cpu"),
         "load_average": benchmark.load_average(),
-        "agreement": agreement,
+        **checks,
         "milliseconds": {" ".join(key): value for key, value in milliseconds.items()},
     }
 
@@ -267,16 +274,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     unknown = sorted(set(args.settings) - set(benchmark.SETTINGS))
     if unknown:
         parser.error(f"--settings: unknown {unknown}; choose from {sorted(benchmark.SETTINGS)}.")
-    if args.runs > 1:
-        child = ["--reference-code", args.reference_code, "--settings", *args.settings, "--repeats", str(args.repeats)]
-        runs = benchmark._run_in_processes(child, args.runs, script=__file__)
-    else:
-        runs = [measure(args.reference_code, args.settings, args.repeats)]
+    child = ["--reference-code", args.reference_code, "--settings", *args.settings, "--repeats", str(args.repeats)]
+    runs = measured_runs(lambda: measure(args.reference_code, args.settings, args.repeats), child, args.runs, args.json)
     print(report(runs, args.settings))
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(runs if args.runs > 1 else runs[0], file, indent=2)
     return runs
+
+
+def measured_runs(measure_once, child_argv: list[str], runs: int, json_path: str | None, script: str = __file__) -> list[dict]:
+    """`[measure_once()]` when `runs == 1`; otherwise `script` run `runs` times with `child_argv`, each in
+    its own process, and their results. Written to `json_path` too when given (one run: its dict)."""
+    results = _frontends_benchmark()._run_in_processes(child_argv, runs, script=script) if runs > 1 else [measure_once()]
+    if json_path:
+        with open(json_path, "w") as file:
+            json.dump(results if runs > 1 else results[0], file, indent=2)
+    return results
 
 
 if __name__ == "__main__":

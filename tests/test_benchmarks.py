@@ -197,3 +197,35 @@ def test_prepare_audioset_benchmark_smoke(capsys):
     assert run["sequential"]["ratio"] == 1 and all(run[mode]["clips_per_second"] > 0 for mode in benchmark.MODES)
     printed = capsys.readouterr().out
     assert "| one process, 2 decoding threads (`leaf-tf prepare`) |" in printed and "CPU cores" in printed
+
+
+def _load_fused_layouts():
+    return _load("benchmarks_fused_layouts", BENCHMARK.parent / "fused_layouts.py")
+
+
+def test_fused_layouts_parse_and_reject_bad_layouts():
+    layouts = _load_fused_layouts()
+    assert layouts.parse_layout("2x4") == (2, 4) and layouts.parse_layout("16X1") == (16, 1)
+    for bad in ("2", "2x", "0x4", "2x0", "axb"):
+        with pytest.raises(Exception, match="layout"):
+            layouts.parse_layout(bad)
+    with pytest.raises(SystemExit):
+        layouts.main(["--layouts", "2x4", "three"])
+
+
+def test_fused_layouts_time_the_same_features_and_restore_the_defaults(monkeypatch):
+    """Every layout is traced with its own split, computes the default's features, and the module
+    constants are the defaults again afterwards."""
+    from leaf_tf import ops
+
+    layouts = _load_fused_layouts()
+    benchmark = _load_benchmark_module()
+    monkeypatch.setitem(benchmark.SETTINGS, "1x0.3s", (1, 4800))
+    defaults = ops.CONCURRENT_PARTS, ops.GROUP_CHANNELS
+    run = layouts.measure(["2x4", "1x1", "3x2"], ["1x0.3s"], repeats=1)
+    assert (ops.CONCURRENT_PARTS, ops.GROUP_CHANNELS) == defaults
+    assert set(run["disagreement"]) == {"2x4 1x0.3s", "1x1 1x0.3s", "3x2 1x0.3s"}
+    assert max(run["disagreement"].values()) <= 1e-5
+    assert set(run["milliseconds"]) == {f"{kind} {layout} 1x0.3s" for kind in ("fwd", "fwd+bwd") for layout in ("2x4", "1x1", "3x2")}
+    text = layouts.report([run, run], ["2x4", "1x1", "3x2"], ["1x0.3s"])
+    assert "| 1x0.3s | fwd | 2x4 |" in text and "| 1.00× (1.00–1.00) |" in text
