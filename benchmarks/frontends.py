@@ -165,14 +165,21 @@ def interleaved_median_ms(calls: dict[str, tuple[Callable, tuple]], repeats: int
 
     Every function is warmed up first (tracing, XLA compilation); then each
     round times one call of each, so that a change of load on the machine
-    affects all of them alike and the ratios stay meaningful.
+    affects all of them alike and the ratios stay meaningful. Each round
+    starts one function further along the list, so that the functions take
+    the places in the order in turn (on calls of a few milliseconds, the
+    first call of a round was seen to take longer than the same call later
+    in a round).
     """
     for function, args in calls.values():
         for _ in range(warmup):
             _materialize(function(*args))
     times = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, (function, args) in calls.items():
+    names = list(calls)
+    for round_index in range(repeats):
+        first = round_index % len(names)
+        for name in names[first:] + names[:first]:
+            function, args = calls[name]
             start = time.perf_counter()
             _materialize(function(*args))
             times[name].append(time.perf_counter() - start)

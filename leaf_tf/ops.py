@@ -798,6 +798,13 @@ def portable_fused_filterbank_pooling(
 # ---------------------------------------------------------------- linear recurrences (PCEN smoother)
 
 
+# Steps per chunk of `linear_recurrence` (`benchmarks/pcen_chunks.py` times other lengths; README,
+# "Performance"). A number of steps known only at run time is solved with as many levels as
+# `MAX_DYNAMIC_STEPS` needs.
+EMA_CHUNK_LENGTH = 16
+MAX_DYNAMIC_STEPS = 2**24  # 46 hours of frames at 100 per second
+
+
 def _powers(decay, log_decay, count: int):
     """`[count, C]` powers `decay^0 .. decay^(count - 1)`, `decay >= 0`.
 
@@ -827,7 +834,7 @@ def linear_recurrence(
     inputs,
     decay,
     initial_state,
-    chunk_length: int = 64,
+    chunk_length: int | None = None,
     log_decay=None,
     _depth: int = 0,
 ):
@@ -845,16 +852,17 @@ def linear_recurrence(
 
     Args:
       inputs: `[B, T, C]` (`T` may be dynamic on TensorFlow; up to
-        `chunk_length^4` steps then).
+        `MAX_DYNAMIC_STEPS` steps then).
       decay: `[C]` or `[1]` (broadcast against channels), `>= 0`.
       initial_state: `[B, C]`.
-      chunk_length: `Q`.
+      chunk_length: `Q` (default `EMA_CHUNK_LENGTH`).
       log_decay: `log(decay)`, when a more accurate value than `log(decay)`
         is at hand (e.g. `log1p(-s)` for `decay = 1 - s`).
 
     Returns:
       `[B, T, C]`.
     """
+    chunk_length = chunk_length or EMA_CHUNK_LENGTH
     channels = inputs.shape[-1]
     dtype = keras.backend.standardize_dtype(inputs.dtype)
     decay = keras.ops.broadcast_to(keras.ops.convert_to_tensor(decay, dtype), (channels,))
@@ -864,7 +872,8 @@ def linear_recurrence(
     length = inputs.shape[1]
     dynamic_length = keras.ops.shape(inputs)[1]  # a tensor on TensorFlow when `length` is None
     powers = _powers(decay, log_decay, chunk_length + 1)  # [Q + 1, C]
-    if (length is not None and length <= chunk_length) or (length is None and _depth >= 3):
+    last_level = chunk_length ** (_depth + 1) >= MAX_DYNAMIC_STEPS  # a dynamic length's deepest level
+    if (length is not None and length <= chunk_length) or (length is None and last_level):
         padded = keras.ops.pad(inputs, [[0, 0], [0, chunk_length - dynamic_length], [0, 0]])
         local = _within_chunks(padded[:, None], powers)[:, 0]
         states = local + powers[1:] * initial_state[:, None, :]
@@ -881,7 +890,7 @@ def linear_recurrence(
     return keras.ops.reshape(states, (-1, num_chunks * chunk_length, channels))[:, :dynamic_length]
 
 
-def exponential_moving_average(inputs, coeff, initial_state, chunk_length: int = 64):
+def exponential_moving_average(inputs, coeff, initial_state, chunk_length: int | None = None):
     """`M[t] = s x[t] + (1 - s) M[t-1]`, `M[-1] = initial_state`, as a `linear_recurrence`.
 
     `coeff` (`s`, `[C]` or `[1]`) must lie in `[0, 1]`.

@@ -229,3 +229,17 @@ def test_fused_layouts_time_the_same_features_and_restore_the_defaults(monkeypat
     assert set(run["milliseconds"]) == {f"{kind} {layout} 1x0.3s" for kind in ("fwd", "fwd+bwd") for layout in ("2x4", "1x1", "3x2")}
     text = layouts.report([run, run], ["2x4", "1x1", "3x2"], ["1x0.3s"])
     assert "| 1x0.3s | fwd | 2x4 |" in text and "| 1.00× (1.00–1.00) |" in text
+
+
+def test_pcen_chunks_time_the_same_outputs_and_restore_the_default(monkeypatch):
+    from leaf_tf import ops
+
+    chunks = _load("benchmarks_pcen_chunks", BENCHMARK.parent / "pcen_chunks.py")
+    monkeypatch.setitem(chunks.SETTINGS, "2x70", (2, 70))
+    default = ops.EMA_CHUNK_LENGTH
+    run = chunks.measure([default, 4, 64], ["2x70"], repeats=1)
+    assert ops.EMA_CHUNK_LENGTH == default
+    assert max(run["disagreement"].values()) <= 1e-5
+    assert len(run["milliseconds"]) == 6 and all(value > 0 for value in run["milliseconds"].values())
+    text = chunks.report([run], [default, 4, 64], ["2x70"])
+    assert "| 2x70 | fwd+bwd | 64 |" in text

@@ -55,7 +55,7 @@ class ExponentialMovingAverage(keras.layers.Layer):
     * "parallel": `ops.exponential_moving_average`, the closed form
       `M[t] = (1 - s)^(t+1) M[-1] + sum_{k <= t} s (1 - s)^(t-k) x[k]`
       evaluated as lower-triangular Toeplitz matrices of powers of `1 - s`
-      within chunks of 64 frames plus the same recurrence across chunks (all
+      within chunks of 16 frames plus the same recurrence across chunks (all
       matrix products; powers `exp(k log1p(-s))`, accurate for long memories,
       exact at `s = 0` and `s = 1`, finite gradients everywhere). All terms are
       non-negative for `x >= 0`: no cancellation, as accurate as the scan.

@@ -208,6 +208,21 @@ def test_linear_recurrence_recursion_levels(dynamic):
     assert global_relative_error(recurrence(x), tf.transpose(expected, (1, 0, 2))) <= TOLERANCE
 
 
+def test_linear_recurrence_with_a_dynamic_length_covers_max_dynamic_steps(monkeypatch):
+    """A length known only at run time gets as many levels as `ops.MAX_DYNAMIC_STEPS` needs: with chunks
+    of 4 and at most 64 steps, three levels, and 64 steps come out as the scan's."""
+    monkeypatch.setattr(ops, "MAX_DYNAMIC_STEPS", 64)
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.uniform(0.0, 2.0, (2, 64, 3)).astype(np.float32))
+    decay, initial = tf.constant([0.1, 0.6, 0.99], tf.float32), tf.zeros((2, 3))
+    recurrence = tf.function(
+        lambda x: ops.linear_recurrence(x, decay, initial, chunk_length=4),
+        input_signature=[tf.TensorSpec([None, None, 3])],
+    )
+    expected = tf.scan(lambda z, u: decay * z + u, tf.transpose(x, (1, 0, 2)), initializer=initial)
+    assert global_relative_error(recurrence(x), tf.transpose(expected, (1, 0, 2))) <= TOLERANCE
+
+
 @pytest.mark.parametrize("dynamic", [False, True])
 def test_compiled_pcen_equals_its_graph_operations(dynamic):
     """On TensorFlow, PCEN with the parallel smoother runs as one XLA computation when the number of frames
