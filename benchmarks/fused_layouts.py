@@ -32,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling scripts, also when this one is loaded as a module
-from reference_timing import _frontends_benchmark, measured_runs, timed_run  # noqa: E402  (frontends.py's settings, timing loop)
+from reference_timing import _frontends_benchmark, measured_runs, timed_run, variants_report  # noqa: E402  (frontends.py's settings, timing loop)
 
 DEFAULT_LAYOUTS = ("2x4", "1x4", "2x2", "2x8", "3x4", "4x4")
 
@@ -94,20 +94,7 @@ def measure(layouts: list[str], settings: list[str], repeats: int) -> dict:
 
 def report(runs: list[dict], layouts: list[str], settings: list[str]) -> str:
     """Each layout's median time and its time ÷ the first layout's, median (min–max) over runs."""
-    benchmark = _frontends_benchmark()
-    lines = [f"Over {len(runs)} run(s), median (min–max), time ÷ the time of layout {layouts[0]} in the same run:"]
-    lines += sorted({f"  {run['machine']}" for run in runs})
-    lines += ["", "| setting | pass | layout (parts x group) | ms | ÷ " + layouts[0] + " |", "|---|---|---|---:|---|"]
-    for setting in settings:
-        for kind in ("fwd", "fwd+bwd"):
-            base = [run["milliseconds"][f"{kind} {layouts[0]} {setting}"] for run in runs]
-            for layout in layouts:
-                times = [run["milliseconds"][f"{kind} {layout} {setting}"] for run in runs]
-                ratio = benchmark._spread([t / b for t, b in zip(times, base)])
-                lines.append(f"| {setting} | {kind} | {layout} | {np.median(times):.1f} | {ratio} |")
-    worst = max(value for run in runs for value in run["disagreement"].values())
-    lines += ["", f"Features of every layout vs {layouts[0]}'s: largest difference ÷ largest value {worst:.1e}"]
-    return "\n".join(lines)
+    return variants_report(runs, layouts, settings, "layout (parts x group)", "Features of every layout")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -23,7 +23,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling scripts, also when this one is loaded as a module
-from reference_timing import _frontends_benchmark, measured_runs, timed_run  # noqa: E402  (run plumbing shared with it)
+from reference_timing import measured_runs, timed_run, variants_report  # noqa: E402  (run plumbing shared with it)
 
 # Frames of LEAF's output at 100 per second: 8 x 1 s, 1 x 10 s, 1 x 60 s.
 SETTINGS = {"8x100": (8, 100), "1x1000": (1, 1000), "1x6000": (1, 6000)}
@@ -79,20 +79,7 @@ def measure(chunk_lengths: list[int], settings: list[str], repeats: int) -> dict
 
 def report(runs: list[dict], chunk_lengths: list[int], settings: list[str]) -> str:
     """Each chunk length's median time and its time ÷ the first one's, median (min–max) over runs."""
-    first = chunk_lengths[0]
-    lines = [f"Over {len(runs)} run(s), median (min–max), time ÷ the time with chunks of {first} in the same run:"]
-    lines += sorted({f"  {run['machine']}" for run in runs})
-    lines += ["", f"| frames (batch x frames) | pass | chunk length | ms | ÷ {first} |", "|---|---|---|---:|---|"]
-    for setting in settings:
-        for kind in ("fwd", "fwd+bwd"):
-            base = [run["milliseconds"][f"{kind} {first} {setting}"] for run in runs]
-            for length in chunk_lengths:
-                times = [run["milliseconds"][f"{kind} {length} {setting}"] for run in runs]
-                spread = _frontends_benchmark()._spread([t / b for t, b in zip(times, base)])
-                lines.append(f"| {setting} | {kind} | {length} | {np.median(times):.2f} | {spread} |")
-    worst = max(value for run in runs for value in run["disagreement"].values())
-    lines += ["", f"Outputs vs chunks of {first}: largest difference ÷ largest value {worst:.1e}"]
-    return "\n".join(lines)
+    return variants_report(runs, [str(n) for n in chunk_lengths], settings, "chunk length", "Outputs", digits=2)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
