@@ -81,10 +81,10 @@ class Leaf(Frontend):
       filterbank and default sPCEN this `Leaf` creates use `tf.nn.conv1d` and a
       sequential `tf.scan` (stages passed in keep their own setting).
     * "auto" (default): "fused" when possible, else "layers". Measured on a
-      2-core CPU (medians of 3 runs, README "Performance"), "fused" is the
-      fastest path: against "direct", 3.1x forward and forward + backward at
-      8 x 1 s, 8-10x at 1 x 10 s; forward + backward peak memory 74 MiB at
-      8 x 1 s. With no gradient tape recording (inference) it keeps no filter
+      2-core CPU (medians of 3 runs, `benchmarks/frontends.py --runs 3`,
+      README "Performance"), "fused" is the fastest path: against "direct",
+      3.0x forward and 3.2x forward + backward at 8 x 1 s, 10x and 8x at
+      1 x 10 s; forward + backward peak memory 74 MiB at 8 x 1 s. With no gradient tape recording (inference) it keeps no filter
       outputs. Not yet measured on a GPU (`benchmarks/frontends.py --device
       gpu`); XLA compiles the same pass there.
 
