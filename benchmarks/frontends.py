@@ -631,6 +631,50 @@ def _run_in_processes(argv: list[str], runs: int, log=print, script: str = __fil
     return outputs
 
 
+def timed_run(calls: dict, repeats: int, **checks) -> dict:
+    """One run's results: the interleaved median ms of `calls` (keyed `(pass, name, setting)`), the machine,
+    its load average and `checks` (JSON-serialisable)."""
+    milliseconds = interleaved_median_ms(calls, repeats)
+    return {
+        "machine": machine_description("cpu"),
+        "load_average": load_average(),
+        **checks,
+        "milliseconds": {" ".join(key): value for key, value in milliseconds.items()},
+    }
+
+
+def variants_report(runs: list[dict], variants: list[str], settings: list[str], what: str, compared: str,
+                    digits: int = 1) -> str:
+    """A table of runs of variants of one computation (`timed_run`s keyed `pass variant setting`, with a
+    `disagreement` check): each variant's median time and its time ÷ the first variant's in the same run,
+    median (min–max) over the runs. `what` heads the variants' column, `compared` names what was checked."""
+    spread = _spread
+    first = variants[0]
+    lines = [f"Over {len(runs)} run(s), median (min–max), time ÷ the time of {what} {first} in the same run:"]
+    lines += sorted({f"  {run['machine']}" for run in runs})
+    lines += ["", f"| setting | pass | {what} | ms | ÷ {first} |", "|---|---|---|---:|---|"]
+    for setting in settings:
+        for kind in ("fwd", "fwd+bwd"):
+            base = [run["milliseconds"][f"{kind} {first} {setting}"] for run in runs]
+            for variant in variants:
+                times = [run["milliseconds"][f"{kind} {variant} {setting}"] for run in runs]
+                ratio = spread([t / b for t, b in zip(times, base)])
+                lines.append(f"| {setting} | {kind} | {variant} | {np.median(times):.{digits}f} | {ratio} |")
+    worst = max(value for run in runs for value in run["disagreement"].values())
+    lines += ["", f"{compared} vs {first}'s: largest difference ÷ largest value {worst:.1e}"]
+    return "\n".join(lines)
+
+
+def measured_runs(measure_once, child_argv: list[str], runs: int, json_path: str | None, script: str) -> list[dict]:
+    """`[measure_once()]` when `runs == 1`; otherwise `script` run `runs` times with `child_argv`, each in
+    its own process, and their results. Written to `json_path` too when given (one run: its dict)."""
+    results = _run_in_processes(child_argv, runs, script=script) if runs > 1 else [measure_once()]
+    if json_path:
+        with open(json_path, "w") as file:
+            json.dump(results if runs > 1 else results[0], file, indent=2)
+    return results
+
+
 def main(argv: list[str] | None = None) -> list[list[Result]]:
     """Runs the benchmark (`--runs` times) and prints its tables; returns each run's results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

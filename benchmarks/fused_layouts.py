@@ -32,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling scripts, also when this one is loaded as a module
-from reference_timing import _frontends_benchmark, measured_runs, timed_run, variants_report  # noqa: E402  (frontends.py's settings, timing loop)
+from reference_timing import _frontends_benchmark  # noqa: E402  (frontends.py as a module: its settings and timing)
 
 DEFAULT_LAYOUTS = ("2x4", "1x4", "2x2", "2x8", "3x4", "4x4")
 
@@ -89,12 +89,12 @@ def measure(layouts: list[str], settings: list[str], repeats: int) -> dict:
             calls["fwd", layout, setting], calls["fwd+bwd", layout, setting] = forward, forward_backward
             reference = features if reference is None else reference
             disagreement[f"{layout} {setting}"] = float(np.max(np.abs(features - reference)) / np.max(np.abs(reference)))
-    return timed_run(calls, repeats, disagreement=disagreement)
+    return _frontends_benchmark().timed_run(calls, repeats, disagreement=disagreement)
 
 
 def report(runs: list[dict], layouts: list[str], settings: list[str]) -> str:
     """Each layout's median time and its time ÷ the first layout's, median (min–max) over runs."""
-    return variants_report(runs, layouts, settings, "layout (parts x group)", "Features of every layout")
+    return _frontends_benchmark().variants_report(runs, layouts, settings, "layout (parts x group)", "Features of every layout")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         except argparse.ArgumentTypeError as error:
             parser.error(f"--layouts: {error}")
     child = ["--layouts", *layouts, "--settings", *args.settings, "--repeats", str(args.repeats)]
-    runs = measured_runs(lambda: measure(layouts, args.settings, args.repeats), child, args.runs, args.json, __file__)
+    runs = _frontends_benchmark().measured_runs(lambda: measure(layouts, args.settings, args.repeats), child, args.runs, args.json, __file__)
     print(report(runs, layouts, args.settings))
     return runs
 

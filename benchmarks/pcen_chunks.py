@@ -23,7 +23,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling scripts, also when this one is loaded as a module
-from reference_timing import measured_runs, timed_run, variants_report  # noqa: E402  (run plumbing shared with it)
+from reference_timing import _frontends_benchmark  # noqa: E402  (frontends.py as a module: its settings and timing)
 
 # Frames of LEAF's output at 100 per second: 8 x 1 s, 1 x 10 s, 1 x 60 s.
 SETTINGS = {"8x100": (8, 100), "1x1000": (1, 1000), "1x6000": (1, 6000)}
@@ -74,12 +74,12 @@ def measure(chunk_lengths: list[int], settings: list[str], repeats: int) -> dict
             reference = outputs if reference is None else reference
             difference = np.max(np.abs(outputs - reference)) / np.max(np.abs(reference))
             disagreement[f"{length} {setting}"] = float(difference)
-    return timed_run(calls, repeats, disagreement=disagreement)
+    return _frontends_benchmark().timed_run(calls, repeats, disagreement=disagreement)
 
 
 def report(runs: list[dict], chunk_lengths: list[int], settings: list[str]) -> str:
     """Each chunk length's median time and its time ÷ the first one's, median (min–max) over runs."""
-    return variants_report(runs, [str(n) for n in chunk_lengths], settings, "chunk length", "Outputs", digits=2)
+    return _frontends_benchmark().variants_report(runs, [str(n) for n in chunk_lengths], settings, "chunk length", "Outputs", digits=2)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if min(lengths) < 2:
         parser.error(f"--chunk-lengths: a chunk holds at least 2 frames, got {min(lengths)}.")
     child = ["--chunk-lengths", *map(str, lengths), "--settings", *args.settings, "--repeats", str(args.repeats)]
-    runs = measured_runs(lambda: measure(lengths, args.settings, args.repeats), child, args.runs, args.json, __file__)
+    runs = _frontends_benchmark().measured_runs(lambda: measure(lengths, args.settings, args.repeats), child, args.runs, args.json, __file__)
     print(report(runs, lengths, args.settings))
     return runs
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import statistics
 import sys
@@ -203,20 +202,7 @@ def measure(reference_code: str, settings: list[str], repeats: int) -> dict:
         calls["fwd", "transforms", setting], calls["fwd+bwd", "transforms", setting] = transform_functions(
             leaf, batch, samples
         )
-    return timed_run(calls, repeats, agreement=agreement)
-
-
-def timed_run(calls: dict, repeats: int, **checks) -> dict:
-    """One run's results: the interleaved median ms of `calls` (keyed `(pass, name, setting)`), the machine,
-    its load average and `checks` (JSON-serialisable)."""
-    benchmark = _frontends_benchmark()
-    milliseconds = benchmark.interleaved_median_ms(calls, repeats)
-    return {
-        "machine": benchmark.machine_description("cpu"),
-        "load_average": benchmark.load_average(),
-        **checks,
-        "milliseconds": {" ".join(key): value for key, value in milliseconds.items()},
-    }
+    return benchmark.timed_run(calls, repeats, agreement=agreement)
 
 
 def report(runs: list[dict], settings: list[str]) -> str:
@@ -275,41 +261,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if unknown:
         parser.error(f"--settings: unknown {unknown}; choose from {sorted(benchmark.SETTINGS)}.")
     child = ["--reference-code", args.reference_code, "--settings", *args.settings, "--repeats", str(args.repeats)]
-    runs = measured_runs(lambda: measure(args.reference_code, args.settings, args.repeats), child, args.runs, args.json)
+    runs = benchmark.measured_runs(
+        lambda: measure(args.reference_code, args.settings, args.repeats), child, args.runs, args.json, __file__
+    )
     print(report(runs, args.settings))
     return runs
-
-
-def variants_report(runs: list[dict], variants: list[str], settings: list[str], what: str, compared: str,
-                    digits: int = 1) -> str:
-    """A table of runs of variants of one computation (`timed_run`s keyed `pass variant setting`, with a
-    `disagreement` check): each variant's median time and its time ÷ the first variant's in the same run,
-    median (min–max) over the runs. `what` heads the variants' column, `compared` names what was checked."""
-    spread = _frontends_benchmark()._spread
-    first = variants[0]
-    lines = [f"Over {len(runs)} run(s), median (min–max), time ÷ the time of {what} {first} in the same run:"]
-    lines += sorted({f"  {run['machine']}" for run in runs})
-    lines += ["", f"| setting | pass | {what} | ms | ÷ {first} |", "|---|---|---|---:|---|"]
-    for setting in settings:
-        for kind in ("fwd", "fwd+bwd"):
-            base = [run["milliseconds"][f"{kind} {first} {setting}"] for run in runs]
-            for variant in variants:
-                times = [run["milliseconds"][f"{kind} {variant} {setting}"] for run in runs]
-                ratio = spread([t / b for t, b in zip(times, base)])
-                lines.append(f"| {setting} | {kind} | {variant} | {np.median(times):.{digits}f} | {ratio} |")
-    worst = max(value for run in runs for value in run["disagreement"].values())
-    lines += ["", f"{compared} vs {first}'s: largest difference ÷ largest value {worst:.1e}"]
-    return "\n".join(lines)
-
-
-def measured_runs(measure_once, child_argv: list[str], runs: int, json_path: str | None, script: str = __file__) -> list[dict]:
-    """`[measure_once()]` when `runs == 1`; otherwise `script` run `runs` times with `child_argv`, each in
-    its own process, and their results. Written to `json_path` too when given (one run: its dict)."""
-    results = _frontends_benchmark()._run_in_processes(child_argv, runs, script=script) if runs > 1 else [measure_once()]
-    if json_path:
-        with open(json_path, "w") as file:
-            json.dump(results if runs > 1 else results[0], file, indent=2)
-    return results
 
 
 if __name__ == "__main__":
