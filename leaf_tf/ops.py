@@ -367,7 +367,7 @@ ACTIVATIONS = ("squared_modulus", "leaky_relu")
 # channels group after group, in groups of `GROUP_CHANNELS` (the largest divisor of its channel
 # count up to that), so that one group's spectra products and filter outputs exist at a time.
 # LEAF on a 2-core CPU, against one part whose groups of 8 ran side by side in training: forward
-# 1.75x -> 2.6-3.2x faster than the reference code at 8 x 1 s, forward + backward peak memory
+# 1.75x -> 2.5-3.2x faster than the reference code at 8 x 1 s, forward + backward peak memory
 # 192 -> 74 MiB (README, "Performance"). Fixed rather than one per core, so that every machine
 # computes the same sums (the input gradient adds the parts' contributions in this order).
 CONCURRENT_PARTS = 2
