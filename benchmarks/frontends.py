@@ -643,12 +643,28 @@ def timed_run(calls: dict, repeats: int, **checks) -> dict:
     }
 
 
+def timed_variants(build: Callable, variants: list, settings: list[str], repeats: int) -> dict:
+    """`timed_run` of variants of one computation: `build(variant, setting)` gives its forward and forward +
+    backward calls (`(function, args)` each) and its outputs; every call is timed interleaved, keyed
+    `(pass, str(variant), setting)`, and `disagreement` holds each variant's largest difference from the
+    first variant's outputs ÷ their largest value."""
+    calls, disagreement = {}, {}
+    for setting in settings:
+        reference = None
+        for variant in variants:
+            forward, forward_backward, outputs = build(variant, setting)
+            calls["fwd", str(variant), setting], calls["fwd+bwd", str(variant), setting] = forward, forward_backward
+            reference = outputs if reference is None else reference
+            difference = np.max(np.abs(outputs - reference)) / np.max(np.abs(reference))
+            disagreement[f"{variant} {setting}"] = float(difference)
+    return timed_run(calls, repeats, disagreement=disagreement)
+
+
 def variants_report(runs: list[dict], variants: list[str], settings: list[str], what: str, compared: str,
                     digits: int = 1) -> str:
     """A table of runs of variants of one computation (`timed_run`s keyed `pass variant setting`, with a
     `disagreement` check): each variant's median time and its time ÷ the first variant's in the same run,
     median (min–max) over the runs. `what` heads the variants' column, `compared` names what was checked."""
-    spread = _spread
     first = variants[0]
     lines = [f"Over {len(runs)} run(s), median (min–max), time ÷ the time of {what} {first} in the same run:"]
     lines += sorted({f"  {run['machine']}" for run in runs})
@@ -658,7 +674,7 @@ def variants_report(runs: list[dict], variants: list[str], settings: list[str], 
             base = [run["milliseconds"][f"{kind} {first} {setting}"] for run in runs]
             for variant in variants:
                 times = [run["milliseconds"][f"{kind} {variant} {setting}"] for run in runs]
-                ratio = spread([t / b for t, b in zip(times, base)])
+                ratio = _spread([t / b for t, b in zip(times, base)])
                 lines.append(f"| {setting} | {kind} | {variant} | {np.median(times):.{digits}f} | {ratio} |")
     worst = max(value for run in runs for value in run["disagreement"].values())
     lines += ["", f"{compared} vs {first}'s: largest difference ÷ largest value {worst:.1e}"]

@@ -80,16 +80,10 @@ def traced_functions(layout: str, batch: int, samples: int) -> tuple[tuple, tupl
 
 def measure(layouts: list[str], settings: list[str], repeats: int) -> dict:
     benchmark = _frontends_benchmark()
-    calls, disagreement = {}, {}
-    for setting in settings:
-        batch, samples = benchmark.SETTINGS[setting]
-        reference = None
-        for layout in layouts:
-            forward, forward_backward, features = traced_functions(layout, batch, samples)
-            calls["fwd", layout, setting], calls["fwd+bwd", layout, setting] = forward, forward_backward
-            reference = features if reference is None else reference
-            disagreement[f"{layout} {setting}"] = float(np.max(np.abs(features - reference)) / np.max(np.abs(reference)))
-    return _frontends_benchmark().timed_run(calls, repeats, disagreement=disagreement)
+    def build(layout, setting):
+        return traced_functions(layout, *benchmark.SETTINGS[setting])
+
+    return benchmark.timed_variants(build, layouts, settings, repeats)
 
 
 def report(runs: list[dict], layouts: list[str], settings: list[str]) -> str:

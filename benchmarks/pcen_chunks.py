@@ -44,18 +44,8 @@ def traced_functions(chunk_length: int, batch: int, frames: int) -> tuple[tuple,
     compression._compiled_pcen.cache_clear()  # a new compiled function, traced with this length
     try:
         layer = compression.learnable_pcen()
-        layer(inputs)
-
-        @tf.function
-        def forward(inputs):
-            return layer(inputs)
-
-        @tf.function
-        def forward_backward(inputs):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(layer(inputs))
-            return tape.gradient(loss, layer.trainable_weights)
-
+        layer(inputs)  # built first: `frontend_functions` differentiates its trainable weights
+        forward, forward_backward = _frontends_benchmark().frontend_functions(layer)
         outputs = forward(inputs).numpy()
         forward_backward(inputs)
     finally:
@@ -65,16 +55,10 @@ def traced_functions(chunk_length: int, batch: int, frames: int) -> tuple[tuple,
 
 
 def measure(chunk_lengths: list[int], settings: list[str], repeats: int) -> dict:
-    calls, disagreement = {}, {}
-    for setting in settings:
-        reference = None
-        for length in chunk_lengths:
-            forward, forward_backward, outputs = traced_functions(length, *SETTINGS[setting])
-            calls["fwd", str(length), setting], calls["fwd+bwd", str(length), setting] = forward, forward_backward
-            reference = outputs if reference is None else reference
-            difference = np.max(np.abs(outputs - reference)) / np.max(np.abs(reference))
-            disagreement[f"{length} {setting}"] = float(difference)
-    return _frontends_benchmark().timed_run(calls, repeats, disagreement=disagreement)
+    def build(length, setting):
+        return traced_functions(length, *SETTINGS[setting])
+
+    return _frontends_benchmark().timed_variants(build, chunk_lengths, settings, repeats)
 
 
 def report(runs: list[dict], chunk_lengths: list[int], settings: list[str]) -> str:
